@@ -1,0 +1,187 @@
+"""Jobs: one method on one shard of one dataset. Pure functions of their inputs.
+
+A job fuses its samples (or finds them in the content-addressed cache, or in a precomputed
+folder), writes only its own outputs (cache files, links in the run folder), computes the
+metrics, and returns records. It never touches the store: the runner commits the records of a
+finished job in one batch. Every per-sample fault becomes a failure record with a reason, and
+the job goes on with the next sample.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import hashing
+from .cache import FusedCache, link_into, safe_name
+from .colour import merge_fused, split_sources
+from .datasets.base import Sample
+from .imageio import ImageReadError, RawImage, quantise, read_image
+from .store import FUSE, NO_PROFILE, Record
+
+
+@dataclass
+class FusionJob:
+    run_id: str
+    dataset: str
+    task: str
+    method_spec: str
+    method_label: str
+    samples: list[Sample]
+    metrics: list[str]
+    profile: str
+    cache_root: str
+    run_dir: str
+    phases: tuple[str, ...] = ("fuse", "score")
+    fused: dict[str, str] = field(default_factory=dict)  # sample id -> fused path (score-only)
+
+
+@dataclass
+class JobResult:
+    records: list[Record]
+    fused: dict[str, str]
+
+
+_methods: dict[str, object] = {}
+
+
+def _method(spec: str):
+    from methods.base import resolve
+    if spec not in _methods:
+        _methods[spec] = resolve(spec)
+    return _methods[spec]
+
+
+def run_job(job: FusionJob) -> JobResult:
+    records: list[Record] = []
+    fused: dict[str, str] = dict(job.fused)
+    for sample in job.samples:
+        sources: list[RawImage] | None = None
+        if "fuse" in job.phases:
+            rec, path, sources = _fuse_sample(job, sample)
+            records.append(rec)
+            if path is None:
+                continue
+            fused[sample.id] = str(path)
+        if "score" in job.phases and sample.id in fused:
+            records.extend(_score_sample(job, sample, Path(fused[sample.id]), sources))
+    return JobResult(records, fused)
+
+
+def _record(job: FusionJob, sample: Sample, metric: str, value, profile: str, ok: bool,
+            reason: str = "", seconds: float | None = None) -> Record:
+    return Record(job.run_id, job.dataset, sample.split, job.method_label, sample.id, metric,
+                  None if value is None else float(value), profile, "ok" if ok else "failed",
+                  reason, seconds)
+
+
+def read_sources(sample: Sample) -> list[RawImage]:
+    """Read a sample's sources and check they have one size (raises ValueError if not)."""
+    images = [read_image(p) for p in sample.sources]
+    shapes = {img.shape for img in images}
+    if len(shapes) > 1:
+        desc = ", ".join(f"{m} {img.shape[1]}x{img.shape[0]} ({Path(img.path).name})"
+                         for m, img in zip(sample.modalities, images))
+        raise ValueError(f"size mismatch inside the pair: {desc}. Register/resize the sources "
+                         "to one size, or drop the pair.")
+    return images
+
+
+def _fuse_sample(job: FusionJob, sample: Sample):
+    """-> (fuse record, fused path or None, sources read or None)."""
+    t0 = time.perf_counter()
+    try:
+        method = _method(job.method_spec)
+        if method.precomputed:
+            return _precomputed(job, sample, method, t0)
+        cache = FusedCache(job.cache_root)
+        key = cache.key(method.cache_identity(), job.task,
+                        [hashing.file_digest(p) for p in sample.sources])
+        hit = cache.get(key)
+        sources = None
+        if hit is None:
+            sources = read_sources(sample)
+            images = [img.to_float01() for img in sources]
+            split = split_sources(images)
+            start = time.perf_counter()
+            y = method.fuse_stack(list(split.ys), job.task)
+            from methods.base import checked_output
+            y = checked_output(y, split.ys[0].shape, method.name)
+            seconds = time.perf_counter() - start
+            bits = max(img.bits for img in sources)
+            out = quantise(merge_fused(y, split), bits)
+            path = cache.put(key, out, {"seconds": seconds, "bits": bits, "method": method.name,
+                                        "sample": sample.id})
+        else:
+            path, meta = hit
+            seconds = meta.get("seconds")
+        link = Path(job.run_dir) / "fused" / safe_name(job.dataset) / safe_name(job.method_label) \
+            / (sample.id + ".png")
+        link_into(path, link)
+        return _record(job, sample, FUSE, None, NO_PROFILE, True, seconds=seconds), link, sources
+    except Exception as exc:  # every fault of one sample becomes its failure record
+        return (_record(job, sample, FUSE, None, NO_PROFILE, False, _reason(exc),
+                        time.perf_counter() - t0), None, None)
+
+
+def _precomputed(job: FusionJob, sample: Sample, method, t0: float):
+    path = method.impl.fused_path(sample)
+    fused = read_image(path)
+    sources = read_sources(sample)
+    if fused.shape != sources[0].shape:
+        raise ValueError(f"fused image {path} is {fused.shape[1]}x{fused.shape[0]} but the sources "
+                         f"are {sources[0].shape[1]}x{sources[0].shape[0]}")
+    link = Path(job.run_dir) / "fused" / safe_name(job.dataset) / safe_name(job.method_label) \
+        / (sample.id + Path(path).suffix.lower())
+    link_into(Path(path), link)
+    return (_record(job, sample, FUSE, None, NO_PROFILE, True, seconds=time.perf_counter() - t0),
+            link, sources)
+
+
+def to_255(img: RawImage) -> np.ndarray:
+    """Integer samples -> float64 on the 0..255 scale (16-bit images are scaled, not clipped)."""
+    return img.data.astype(np.float64) * (255.0 / img.max_value)
+
+
+def _score_sample(job: FusionJob, sample: Sample, fused_path: Path,
+                  sources: list[RawImage] | None) -> list[Record]:
+    from .metrics import compute
+    from .registry import METRICS
+    out: list[Record] = []
+    try:
+        fused = to_255(read_image(fused_path))
+        if sources is None:
+            sources = read_sources(sample)
+        srcs = [to_255(s) for s in sources]
+        gt = to_255(read_image(sample.gt)) if sample.gt is not None else None
+    except Exception as exc:
+        return [_record(job, sample, m, None, job.profile, False, _reason(exc)) for m in job.metrics]
+    for name in job.metrics:
+        t0 = time.perf_counter()
+        try:
+            needs = METRICS.get(name).meta.get("needs", ())
+            if "sources" in needs and len(srcs) != 2:
+                raise ValueError(f"{name} is defined for two sources; this sample has {len(srcs)}")
+            if "gt" in needs and gt is None:
+                raise ValueError(f"{name} needs ground truth; sample has none")
+            value = compute(name, srcs[0], srcs[-1], fused, profile=job.profile, gt=gt)
+            if not np.isfinite(value):
+                raise ValueError(f"{name} is not defined for this image (value {value})")
+            out.append(_record(job, sample, name, value, job.profile, True,
+                               seconds=time.perf_counter() - t0))
+        except Exception as exc:
+            out.append(_record(job, sample, name, None, job.profile, False, _reason(exc),
+                               time.perf_counter() - t0))
+    return out
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, (ImageReadError, FileNotFoundError, ValueError)) and \
+            type(exc).__module__.split(".")[0] in ("bench", "methods", "builtins"):
+        return str(exc)
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
+    return f"{type(exc).__name__}: {exc}{where}"

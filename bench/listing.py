@@ -1,0 +1,62 @@
+"""`bench list`: what is registered, what each entry needs, and what cannot run yet."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .registry import DATASETS, METHODS, METRICS, TASKS
+
+
+def _table(rows: list[dict]) -> str:
+    return pd.DataFrame(rows).to_markdown(index=False) if rows else "(none)"
+
+
+def methods_table() -> str:
+    import methods  # noqa: F401
+    rows = [{"method": e.name, "tasks": ",".join(sorted(e.meta["tasks"])), "kind": e.meta["kind"],
+             "baseline": "yes" if e.meta.get("baseline") else "",
+             "needs": ",".join(e.meta.get("needs", ())) or "-",
+             "status": "ok" if e.available else f"NOT AVAILABLE: {e.reason}",
+             "description": e.meta["description"]} for e in METHODS]
+    groups = [f"- `{g.name}`: {g.description}" + (f" ({g.note})" if g.note else "")
+              for g in METHODS.groups()]
+    return (_table(rows) + "\n\nGroups:\n" + "\n".join(groups) +
+            "\n- `folder:NAME=DIR`: precomputed fused images read by file stem")
+
+
+def datasets_table() -> str:
+    from .datasets import registry
+    reg = registry()
+    rows = [{"dataset": e.name, "task": e.meta["task"],
+             "needs": e.meta.get("needs_text") or
+             ("a folder" if e.meta.get("needs_root", True) else "nothing (embedded)"),
+             "layout": e.meta.get("layout", ""), "description": e.meta["description"]}
+            for e in reg]
+    groups = [f"- `{g.name}`: {g.description}" for g in reg.groups()]
+    return _table(rows) + ("\n\nGroups:\n" + "\n".join(groups) if groups else "") + \
+        "\n\nSpec: NAME[:ROOT][?key=value&...]; `python -m bench datasets fetch-info NAME` " \
+        "says where each comes from."
+
+
+def metrics_table() -> str:
+    from . import metrics
+    rows = [{"metric": e.name, "direction": "↑ higher" if e.meta["direction"] == "higher" else "↓ lower",
+             "family": e.meta["family"], "needs": ",".join(e.meta["needs"]),
+             "profiles": ",".join(e.meta["profiles"]), "description": e.meta["description"]}
+            for e in METRICS]
+    profiles = [f"- `{p.name}`: {p.description}" for p in metrics.PROFILES.values()]
+    return _table(rows) + "\n\nProfiles:\n" + "\n".join(profiles)
+
+
+def tasks_table() -> str:
+    import tasks  # noqa: F401
+    rows = [{"task": e.name, "needs": ",".join(e.meta.get("needs", ())),
+             "status": "ok" if e.available else f"NOT AVAILABLE: {e.reason}",
+             "description": e.meta["description"]} for e in TASKS]
+    return _table(rows)
+
+
+def format_listing(what: str = "all") -> str:
+    parts = {"methods": methods_table, "datasets": datasets_table, "metrics": metrics_table,
+             "tasks": tasks_table}
+    chosen = parts if what == "all" else {what: parts[what]}
+    return "\n\n".join(f"## {name}\n\n{fn()}" for name, fn in chosen.items())

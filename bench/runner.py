@@ -1,0 +1,295 @@
+"""The runner: plan -> jobs -> fused images -> metrics -> downstream -> records.
+
+A run is identified by its arguments (methods, datasets, tasks, metrics, profile, limit, seed):
+running the same command again continues the same run and redoes only what is missing, so a
+killed run ends, once restarted, with exactly the records an uninterrupted run would have.
+Records of a job are committed in one batch when the job finishes.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import __version__, paths
+from .datasets import open_datasets
+from .datasets.base import Dataset, DatasetError
+from .executor import import_plugins, make_executor
+from .hashing import digest_strings
+from .jobs import FusionJob, JobResult, run_job
+from .manifest import build_manifest
+from .registry import METHODS, METRICS, TASKS, RegistryError
+from .store import FUSE, LOAD, NO_PROFILE, Record, Store
+
+
+@dataclass
+class RunConfig:
+    methods: list[str]
+    datasets: list[str] = field(default_factory=lambda: ["samples"])
+    tasks: list[str] = field(default_factory=lambda: ["fusion"])
+    metrics: list[str] | None = None  # None: every default metric
+    profile: str = "default"
+    limit: int | None = None
+    seed: int = 0
+    workers: int | None = None  # not part of the run identity
+    plugins: list[str] = field(default_factory=list)
+    retry_failed: bool = False
+
+    def identity(self) -> dict:
+        return {"fusebench": __version__, "methods": self.methods, "datasets": self.datasets,
+                "tasks": self.tasks, "metrics": self.metrics, "profile": self.profile,
+                "limit": self.limit, "seed": self.seed, "plugins": self.plugins}
+
+    def run_id(self) -> str:
+        return "run-" + digest_strings([json.dumps(self.identity(), sort_keys=True)])[:12]
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: Path
+    store_path: Path
+    notes: list[str]
+    counts: dict[str, int]
+
+
+class Progress:
+    """A tqdm bar with ETA on stderr (silent when disabled)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.bar = None
+        if enabled and total:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, unit="img", desc="fusing+scoring", file=sys.stderr,
+                            dynamic_ncols=True, smoothing=0.1)
+
+    def update(self, n: int, label: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(label, refresh=False)
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _say(msg: str, quiet: bool) -> None:
+    if not quiet:
+        print(msg, file=sys.stderr)
+
+
+def run(config: RunConfig, home: Path | None = None, run_id: str | None = None,
+        progress: bool = True, quiet: bool = False) -> RunResult:
+    import methods  # noqa: F401  (registers built-in methods)
+    import tasks  # noqa: F401  (registers downstream tasks)
+    from .metrics import default_metrics, get_profile
+
+    import_plugins(config.plugins)
+    home = Path(home) if home else paths.home()
+    run_id = run_id or config.run_id()
+    run_dir = home / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(home / "store.sqlite")
+    cache_root = str(_cache_root(home))
+    get_profile(config.profile)
+    metric_names = [METRICS.get(m).name for m in (config.metrics or default_metrics())]
+    notes: list[str] = []
+    load_records: list[Record] = []
+
+    # -- datasets ------------------------------------------------------------------------------
+    datasets: list[Dataset] = []
+    for spec in config.datasets:
+        try:
+            datasets.extend(open_datasets(spec))
+        except (DatasetError, RegistryError, OSError) as exc:
+            notes.append(f"dataset {spec}: {exc}")
+            load_records.append(Record(run_id, spec.split(":")[0], "all", "-", "*", LOAD, None,
+                                       NO_PROFILE, "failed", str(exc)))
+    names = [d.name for d in datasets]
+    if len(set(names)) != len(names):
+        raise DatasetError(f"two datasets share a name ({names}); give one `?name=...`")
+    for ds in datasets:
+        if config.limit is not None:
+            ds.samples = ds.samples[: config.limit]
+        for p in ds.problems:
+            load_records.append(Record(run_id, ds.name, "all", "-", p.sample, LOAD, None,
+                                       NO_PROFILE, "failed", p.reason))
+        if not ds.samples:
+            notes.append(f"dataset {ds.name}: no samples to run"
+                         + (f" ({ds.problems[0].reason})" if ds.problems else ""))
+
+    manifest = build_manifest(asdict(config), config.seed,
+                              {d.name: d.fingerprint() for d in datasets})
+    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    fresh = store.start_run(run_id, config.identity(), manifest)
+    _say(f"{'run' if fresh else 'resuming run'} {run_id} -> {run_dir}", quiet)
+    store.add(load_records)
+
+    # -- tasks ---------------------------------------------------------------------------------
+    downstream = []
+    for t in config.tasks:
+        entry = TASKS.get(t)
+        if not entry.available:
+            notes.append(f"task {entry.name} is not available: {entry.reason}")
+        if entry.name != "fusion":
+            downstream.append(entry)
+
+    # -- plan ----------------------------------------------------------------------------------
+    plan: list[tuple[Dataset, object]] = []
+    method_records: list[Record] = []
+    for ds in datasets:
+        names, group_notes = METHODS.expand(config.methods, {"task": ds.task})
+        for n in group_notes:
+            if n not in notes:
+                notes.append(n)
+        for spec in names:
+            method, problem = _resolve_for(spec, ds)
+            if problem:
+                label = spec.split("=")[0].split(":")[-1] if spec.lower().startswith("folder:") \
+                    else spec
+                if problem not in notes:
+                    notes.append(problem)
+                method_records.append(Record(run_id, ds.name, "all", label, "*", FUSE, None,
+                                             NO_PROFILE, "failed", problem))
+                continue
+            plan.append((ds, method))
+    store.add(method_records)
+    for note in notes:
+        _say(f"note: {note}", quiet)
+
+    # -- jobs ----------------------------------------------------------------------------------
+    executor = make_executor(config.workers, config.plugins)
+    local = make_executor(0, config.plugins)
+    jobs: list[FusionJob] = []
+    for ds, method in plan:
+        done = store.completed_samples(run_id, ds.name, method.name, metric_names, config.profile,
+                                       config.retry_failed)
+        pending = [s for s in ds.samples if s.id not in done]
+        if not pending:
+            continue
+        size = _shard_size(len(pending), max(1, getattr(executor, "workers", 1)))
+        gpu = method.device == "cuda"
+        for i in range(0, len(pending), size):
+            jobs.append(FusionJob(run_id, ds.name, ds.task, method.spec, method.name,
+                                  pending[i:i + size], metric_names, config.profile, cache_root,
+                                  str(run_dir), phases=("fuse",) if gpu else ("fuse", "score")))
+    bar = Progress(sum(len(j.samples) for j in jobs), progress and not quiet)
+    counts = {"ok": 0, "failed": 0}
+    try:
+        _execute(jobs, executor, local, store, bar, counts)
+    finally:
+        bar.close()
+        executor.shutdown()
+
+    # -- downstream ------------------------------------------------------------------------------
+    for entry in downstream:
+        for ds, method in plan:
+            if not entry.available:
+                store.add([Record(run_id, ds.name, "all", method.name, "*", entry.name, None,
+                                  NO_PROFILE, "failed", f"not available: {entry.reason}")])
+                continue
+            fused_dir = run_dir / "fused"
+            store.add(entry.obj().run(ds, method.name, fused_dir, run_id))
+
+    from .report import write_run_report
+    (run_dir / "notes.json").write_text(json.dumps(notes, indent=1))
+    write_run_report(store, run_id, run_dir, notes)
+    store.close()
+    return RunResult(run_id, run_dir, store.path, notes, counts)
+
+
+def _cache_root(home: Path) -> Path:
+    import os
+    env = os.environ.get("FUSEBENCH_CACHE")
+    return Path(env) if env else home / "cache"
+
+
+def _resolve_for(spec: str, ds: Dataset):
+    """-> (method, None) or (None, reason it cannot run on this dataset)."""
+    from methods.base import MethodUnavailable, resolve
+    try:
+        method = resolve(spec)
+    except MethodUnavailable as exc:
+        return None, str(exc)
+    except RegistryError as exc:
+        return None, str(exc)
+    if ds.task not in method.tasks:
+        return None, (f"method {method.name} does not support task {ds.task} "
+                      f"(it supports {', '.join(sorted(method.tasks))})")
+    return method, None
+
+
+def _shard_size(n: int, workers: int) -> int:
+    return max(1, min(16, math.ceil(n / (workers * 4))))
+
+
+def _execute(jobs: list[FusionJob], executor, local, store: Store, bar: Progress,
+             counts: dict[str, int]) -> None:
+    """Submit jobs, commit each finished job's records, chain score phases of GPU jobs.
+
+    If a worker process dies, every job in flight is a suspect: the pool is restarted and the
+    suspects run again one at a time, so only the job that kills a worker on its own is recorded
+    as failed.
+    """
+    pending: dict[Future, FusionJob] = {}
+    queue = deque(jobs)
+    suspects: deque[FusionJob] = deque()
+    isolated: set[int] = set()
+    limit = max(2, 2 * max(1, getattr(executor, "workers", 1)))
+
+    def submit(job: FusionJob) -> None:
+        target = local if job.phases == ("fuse",) else executor
+        pending[target.submit(run_job, job)] = job
+
+    while queue or pending or suspects:
+        if suspects:
+            if not pending:
+                job = suspects.popleft()
+                isolated.add(id(job))
+                submit(job)
+        else:
+            while queue and len(pending) < limit:
+                submit(queue.popleft())
+        if not pending:
+            continue
+        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        broken = False
+        for fut in done:
+            job = pending.pop(fut)
+            try:
+                result: JobResult = fut.result()
+            except BrokenProcessPool:
+                broken = True
+                if id(job) not in isolated:
+                    suspects.append(job)
+                    continue
+                result = _failed_job(job, "the worker process died while running this job "
+                                          "(killed, out of memory, or a crash in native code)")
+            except Exception as exc:
+                result = _failed_job(job, f"job failed: {type(exc).__name__}: {exc}")
+            store.add(result.records)
+            for r in result.records:
+                if r.metric == FUSE:
+                    counts["ok" if r.ok else "failed"] += 1
+            if job.phases == ("fuse",):
+                queue.appendleft(FusionJob(**{**job.__dict__, "phases": ("score",),
+                                              "fused": result.fused}))
+            else:
+                bar.update(len(job.samples), f"{job.dataset} | {job.method_label}")
+        if broken:
+            suspects.extend(pending.values())  # they died with the pool
+            pending.clear()
+            executor.restart()
+
+
+def _failed_job(job: FusionJob, reason: str) -> JobResult:
+    recs = [Record(job.run_id, job.dataset, s.split, job.method_label, s.id, FUSE, None,
+                   NO_PROFILE, "failed", reason) for s in job.samples] if "fuse" in job.phases \
+        else [Record(job.run_id, job.dataset, s.split, job.method_label, s.id, m, None, job.profile,
+                     "failed", reason) for s in job.samples for m in job.metrics]
+    return JobResult(recs, {})

@@ -1,0 +1,28 @@
+"""Fusion methods. Importing this package registers the built-in methods and method groups."""
+from bench.registry import METHODS
+
+from . import simple  # noqa: F401
+from . import smc_mamba  # noqa: F401
+from .base import ALL_TASKS, register_method, resolve  # noqa: F401
+
+
+def _members(kind_filter):
+    def members(registry, context):
+        task = context.get("task")
+        return [e.name for e in registry
+                if kind_filter(e) and e.available and (task is None or task in e.meta["tasks"])]
+    return members
+
+
+if not METHODS.is_group("baselines"):
+    METHODS.add_group(
+        "baselines", _members(lambda e: e.meta.get("baseline")),
+        description="every registered, runnable baseline that fits the dataset's task",
+        note="only the harness's `average` and `max` exist so far; the classical baselines "
+             "(LP, DWT, GFF, CBF, ...) and the deep ones land with issue #5.")
+    METHODS.add_group("classical", _members(lambda e: e.meta.get("kind") == "classical"),
+                      description="classical (non-learned) methods that fit the dataset's task")
+    METHODS.add_group("deep", _members(lambda e: e.meta.get("kind") == "deep"),
+                      description="re-implemented deep methods that fit the dataset's task",
+                      note="no deep method is implemented yet (IFCNN and DenseFuse land with "
+                           "issue #5); precomputed deep outputs run as folder:NAME=DIR.")
