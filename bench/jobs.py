@@ -21,6 +21,7 @@ from .colour import merge_fused, split_sources
 from .datasets.base import Sample
 from .imageio import ImageReadError, RawImage, quantise, read_image
 from .store import FUSE, NO_PROFILE, Record
+from methods.base import checked_output
 
 
 @dataclass
@@ -58,16 +59,19 @@ def _method(spec: str):
 def run_job(job: FusionJob) -> JobResult:
     records: list[Record] = []
     fused: dict[str, str] = dict(job.fused)
-    for sample in job.samples:
-        sources: list[RawImage] | None = None
-        if "fuse" in job.phases:
-            rec, path, sources = _fuse_sample(job, sample)
+    read: dict[str, list[RawImage]] = {}
+    if "fuse" in job.phases:
+        for sample, (rec, path, sources) in zip(job.samples, _fuse_phase(job)):
             records.append(rec)
-            if path is None:
-                continue
-            fused[sample.id] = str(path)
-        if "score" in job.phases and sample.id in fused:
-            records.extend(_score_sample(job, sample, Path(fused[sample.id]), sources))
+            if path is not None:
+                fused[sample.id] = str(path)
+                if sources is not None:
+                    read[sample.id] = sources
+    if "score" in job.phases:
+        for sample in job.samples:
+            if sample.id in fused:
+                records.extend(_score_sample(job, sample, Path(fused[sample.id]),
+                                             read.get(sample.id)))
     return JobResult(records, fused)
 
 
@@ -90,41 +94,64 @@ def read_sources(sample: Sample) -> list[RawImage]:
     return images
 
 
-def _fuse_sample(job: FusionJob, sample: Sample):
-    """-> (fuse record, fused path or None, sources read or None)."""
-    t0 = time.perf_counter()
+def _fuse_phase(job: FusionJob) -> list[tuple[Record, Path | None, list[RawImage] | None]]:
+    """Fuse a shard: cache hits and precomputed files first, then every miss in one
+    `fuse_many` call (a method's batch hook sees the whole shard). One entry per sample."""
+    out: list = [None] * len(job.samples)
+    misses = []  # (index, cache key, sources, split)
     try:
         method = _method(job.method_spec)
-        if method.precomputed:
-            return _precomputed(job, sample, method, t0)
-        cache = FusedCache(job.cache_root)
-        key = cache.key(method.cache_identity(), job.task,
-                        [hashing.file_digest(p) for p in sample.sources])
-        hit = cache.get(key)
-        sources = None
-        if hit is None:
+    except Exception as exc:
+        return [_failure(job, s, exc, 0.0) for s in job.samples]
+    cache = FusedCache(job.cache_root)
+    for i, sample in enumerate(job.samples):
+        t0 = time.perf_counter()
+        try:
+            if method.precomputed:
+                out[i] = _precomputed(job, sample, method, t0)
+                continue
+            key = cache.key(method.cache_identity(), job.task,
+                            [hashing.file_digest(p) for p in sample.sources])
+            hit = cache.get(key)
+            if hit is not None:
+                path, meta = hit
+                out[i] = (_ok(job, sample, meta.get("seconds")), _link(job, sample, path), None)
+                continue
             sources = read_sources(sample)
-            images = [img.to_float01() for img in sources]
-            split = split_sources(images)
-            start = time.perf_counter()
-            y = method.fuse_stack(list(split.ys), job.task)
-            from methods.base import checked_output
+            misses.append((i, key, sources, split_sources([img.to_float01() for img in sources])))
+        except Exception as exc:  # every fault of one sample becomes its failure record
+            out[i] = _failure(job, sample, exc, time.perf_counter() - t0)
+    results = method.fuse_many([list(m[3].ys) for m in misses], job.task) if misses else []
+    for (i, key, sources, split), (y, seconds) in zip(misses, results):
+        sample = job.samples[i]
+        try:
+            if isinstance(y, BaseException):
+                raise y
             y = checked_output(y, split.ys[0].shape, method.name)
-            seconds = time.perf_counter() - start
             bits = max(img.bits for img in sources)
-            out = quantise(merge_fused(y, split), bits)
-            path = cache.put(key, out, {"seconds": seconds, "bits": bits, "method": method.name,
-                                        "sample": sample.id})
-        else:
-            path, meta = hit
-            seconds = meta.get("seconds")
-        link = Path(job.run_dir) / "fused" / safe_name(job.dataset) / safe_name(job.method_label) \
-            / (sample.id + ".png")
-        link_into(path, link)
-        return _record(job, sample, FUSE, None, NO_PROFILE, True, seconds=seconds), link, sources
-    except Exception as exc:  # every fault of one sample becomes its failure record
-        return (_record(job, sample, FUSE, None, NO_PROFILE, False, _reason(exc),
-                        time.perf_counter() - t0), None, None)
+            data = quantise(merge_fused(y, split), bits)
+            path = cache.put(key, data, {"seconds": seconds, "bits": bits, "method": method.name,
+                                         "sample": sample.id})
+            out[i] = (_ok(job, sample, seconds), _link(job, sample, path), sources)
+        except Exception as exc:
+            out[i] = _failure(job, sample, exc, seconds)
+    return out
+
+
+def _ok(job: FusionJob, sample: Sample, seconds) -> Record:
+    return _record(job, sample, FUSE, None, NO_PROFILE, True, seconds=seconds)
+
+
+def _failure(job: FusionJob, sample: Sample, exc: BaseException, seconds):
+    return _record(job, sample, FUSE, None, NO_PROFILE, False, _reason(exc), seconds), None, None
+
+
+def _link(job: FusionJob, sample: Sample, target: Path, suffix: str = ".png") -> Path:
+    """Expose a fused image as runs/<run>/fused/<dataset>/<method>/<sample id><suffix>."""
+    link = Path(job.run_dir) / "fused" / safe_name(job.dataset) / safe_name(job.method_label) \
+        / (sample.id + suffix)
+    link_into(target, link)
+    return link
 
 
 def _precomputed(job: FusionJob, sample: Sample, method, t0: float):
@@ -134,11 +161,8 @@ def _precomputed(job: FusionJob, sample: Sample, method, t0: float):
     if fused.shape != sources[0].shape:
         raise ValueError(f"fused image {path} is {fused.shape[1]}x{fused.shape[0]} but the sources "
                          f"are {sources[0].shape[1]}x{sources[0].shape[0]}")
-    link = Path(job.run_dir) / "fused" / safe_name(job.dataset) / safe_name(job.method_label) \
-        / (sample.id + Path(path).suffix.lower())
-    link_into(Path(path), link)
-    return (_record(job, sample, FUSE, None, NO_PROFILE, True, seconds=time.perf_counter() - t0),
-            link, sources)
+    link = _link(job, sample, Path(path), Path(path).suffix.lower())
+    return _ok(job, sample, time.perf_counter() - t0), link, sources
 
 
 def to_255(img: RawImage) -> np.ndarray:

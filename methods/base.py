@@ -23,6 +23,7 @@ keyword arguments, values parsed as int/float/bool when they look like one), and
 from __future__ import annotations
 
 import inspect
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qsl
@@ -102,6 +103,32 @@ class ResolvedMethod:
         if tile and max(a.shape) > tile:
             return fuse_tiled(fn, a, b, task, tile, getattr(self.impl, "tile_overlap", tile // 8))
         return fn(a, b, task)
+
+    def fuse_many(self, stacks: list[list[np.ndarray]], task: str) -> list[tuple[Any, float]]:
+        """Fuse several samples -> [(Y or the exception it raised, seconds)], in order.
+
+        Uses the method's `fuse_batch(pairs, task)` when it has one and every sample is a pair
+        (seconds are then the batch time shared equally); if the batch raises, the samples are
+        fused one by one so that only the faulty ones fail.
+        """
+        batch_fn = getattr(self.impl, "fuse_batch", None)
+        if callable(batch_fn) and stacks and all(len(s) == 2 for s in stacks):
+            start = time.perf_counter()
+            try:
+                outs = list(batch_fn([(s[0], s[1]) for s in stacks], task))
+                if len(outs) == len(stacks):
+                    share = (time.perf_counter() - start) / len(stacks)
+                    return [(o, share) for o in outs]
+            except Exception:
+                pass
+        results = []
+        for stack in stacks:
+            start = time.perf_counter()
+            try:
+                results.append((self.fuse_stack(stack, task), time.perf_counter() - start))
+            except Exception as exc:
+                results.append((exc, time.perf_counter() - start))
+        return results
 
     def fuse_stack(self, images: list[np.ndarray], task: str) -> np.ndarray:
         if len(images) == 2:

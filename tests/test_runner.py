@@ -202,3 +202,31 @@ def test_folder_method_reports_missing_and_mis_sized_files(tmp_path):
     assert "10x10" in reason_of(recs, "p01") and "32x24" in reason_of(recs, "p01")
     assert "no fused image for sample 'p02'" in reason_of(recs, "p02")
     assert by(recs, sample="p00", metric="EN")[0].ok
+
+
+# --- placement, batch hook and crashing workers ------------------------------------------------
+
+def test_batch_hook_gets_the_shard(tmp_path):
+    from tests.plugins import faulty
+    root = make_pairs(tmp_path / "d", n=5)
+    faulty.BATCH_CALLS.clear()
+    _, recs = do_run(tmp_path, ["batched", "average"], [pairs_spec(root)])
+    assert faulty.BATCH_CALLS and sum(faulty.BATCH_CALLS) == 5
+    values = lambda m: sorted((r.sample, r.metric, r.value) for r in by(recs, method=m) if r.metric != "fuse")
+    assert values("batched") == values("average")
+
+
+def test_gpu_methods_fuse_in_process_and_score_in_the_pool(tmp_path):
+    root = make_pairs(tmp_path / "d", n=3)
+    _, recs = do_run(tmp_path, ["gpu-average", "average"], [pairs_spec(root)], workers=2)
+    values = lambda m: sorted((r.sample, r.metric, r.value) for r in by(recs, method=m) if r.metric != "fuse")
+    assert len(values("gpu-average")) == 9 and values("gpu-average") == values("average")
+
+
+def test_a_worker_that_dies_fails_only_its_sample(tmp_path):
+    root = make_pairs(tmp_path / "d", n=4)
+    save(root / "ir" / "white.png", np.full((24, 32), 255, np.uint8))
+    save(root / "vi" / "white.png", smooth_image(3, colour=True))
+    _, recs = do_run(tmp_path, ["crash"], [pairs_spec(root)], workers=2)
+    assert "worker process died" in reason_of(recs, "white")
+    assert len(by(recs, metric="fuse", status="ok")) == 4

@@ -36,3 +36,26 @@ if "raises" not in METHODS:
     @register_method("half", tasks=ALL_TASKS, description="test: half of a plus a quarter of b")
     def half(a, b, task):
         return a * 0.5 + b * 0.25
+
+    @register_method("crash", tasks=ALL_TASKS, description="test: kills its own process on a "
+                     "white first source, else averages")
+    def crash(a, b, task):
+        if a.min() > 0.99:
+            os.kill(os.getpid(), 9)
+        return (a + b) / 2
+
+    BATCH_CALLS = []
+
+    @register_method("batched", tasks=ALL_TASKS, description="test: average with a batch hook")
+    class Batched:
+        def fuse(self, a, b, task):
+            return (a + b) / 2
+
+        def fuse_batch(self, pairs, task):
+            BATCH_CALLS.append(len(pairs))
+            return [(a + b) / 2 for a, b in pairs]
+
+    @register_method("gpu-average", tasks=ALL_TASKS, device="cuda",
+                     description="test: average declared as GPU-bound (fused in the main process)")
+    def gpu_average(a, b, task):
+        return (a + b) / 2
