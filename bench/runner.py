@@ -45,8 +45,10 @@ class RunConfig:
                 "tasks": self.tasks, "metrics": self.metrics, "profile": self.profile,
                 "limit": self.limit, "seed": self.seed, "plugins": self.plugins}
 
-    def run_id(self) -> str:
-        return "run-" + digest_strings([json.dumps(self.identity(), sort_keys=True)])[:12]
+    def run_id(self, fingerprints: dict[str, str]) -> str:
+        """Same arguments on the same data -> same run (so a restart continues it)."""
+        key = {**self.identity(), "fingerprints": fingerprints}
+        return "run-" + digest_strings([json.dumps(key, sort_keys=True)])[:12]
 
 
 @dataclass
@@ -91,44 +93,21 @@ def run(config: RunConfig, home: Path | None = None, run_id: str | None = None,
 
     import_plugins(config.plugins)
     home = Path(home) if home else paths.home()
-    run_id = run_id or config.run_id()
+    get_profile(config.profile)
+    metric_names = [METRICS.get(m).name for m in (config.metrics or default_metrics())]
+    datasets, load_failures, notes = _open_datasets(config)
+    fingerprints = {d.name: d.fingerprint() for d in datasets}
+    run_id = run_id or config.run_id(fingerprints)
     run_dir = home / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     store = Store(home / "store.sqlite")
     cache_root = str(_cache_root(home))
-    get_profile(config.profile)
-    metric_names = [METRICS.get(m).name for m in (config.metrics or default_metrics())]
-    notes: list[str] = []
-    load_records: list[Record] = []
-
-    # -- datasets ------------------------------------------------------------------------------
-    datasets: list[Dataset] = []
-    for spec in config.datasets:
-        try:
-            datasets.extend(open_datasets(spec))
-        except (DatasetError, RegistryError, OSError) as exc:
-            notes.append(f"dataset {spec}: {exc}")
-            load_records.append(Record(run_id, spec.split(":")[0], "all", "-", "*", LOAD, None,
-                                       NO_PROFILE, "failed", str(exc)))
-    names = [d.name for d in datasets]
-    if len(set(names)) != len(names):
-        raise DatasetError(f"two datasets share a name ({names}); give one `?name=...`")
-    for ds in datasets:
-        if config.limit is not None:
-            ds.samples = ds.samples[: config.limit]
-        for p in ds.problems:
-            load_records.append(Record(run_id, ds.name, "all", "-", p.sample, LOAD, None,
-                                       NO_PROFILE, "failed", p.reason))
-        if not ds.samples:
-            notes.append(f"dataset {ds.name}: no samples to run"
-                         + (f" ({ds.problems[0].reason})" if ds.problems else ""))
-
-    manifest = build_manifest(asdict(config), config.seed,
-                              {d.name: d.fingerprint() for d in datasets})
+    manifest = build_manifest(asdict(config), config.seed, fingerprints)
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    fresh = store.start_run(run_id, config.identity(), manifest)
+    fresh = store.start_run(run_id, {**config.identity(), "fingerprints": fingerprints}, manifest)
     _say(f"{'run' if fresh else 'resuming run'} {run_id} -> {run_dir}", quiet)
-    store.add(load_records)
+    store.add([Record(run_id, ds, "all", "-", sample, LOAD, None, NO_PROFILE, "failed", reason)
+               for ds, sample, reason in load_failures])
 
     # -- tasks ---------------------------------------------------------------------------------
     downstream = []
@@ -139,25 +118,7 @@ def run(config: RunConfig, home: Path | None = None, run_id: str | None = None,
         if entry.name != "fusion":
             downstream.append(entry)
 
-    # -- plan ----------------------------------------------------------------------------------
-    plan: list[tuple[Dataset, object]] = []
-    method_records: list[Record] = []
-    for ds in datasets:
-        names, group_notes = METHODS.expand(config.methods, {"task": ds.task})
-        for n in group_notes:
-            if n not in notes:
-                notes.append(n)
-        for spec in names:
-            method, problem = _resolve_for(spec, ds)
-            if problem:
-                label = spec.split("=")[0].split(":")[-1] if spec.lower().startswith("folder:") \
-                    else spec
-                if problem not in notes:
-                    notes.append(problem)
-                method_records.append(Record(run_id, ds.name, "all", label, "*", FUSE, None,
-                                             NO_PROFILE, "failed", problem))
-                continue
-            plan.append((ds, method))
+    plan, method_records = _plan(config, datasets, run_id, notes)
     store.add(method_records)
     for note in notes:
         _say(f"note: {note}", quiet)
@@ -165,19 +126,8 @@ def run(config: RunConfig, home: Path | None = None, run_id: str | None = None,
     # -- jobs ----------------------------------------------------------------------------------
     executor = make_executor(config.workers, config.plugins)
     local = make_executor(0, config.plugins)
-    jobs: list[FusionJob] = []
-    for ds, method in plan:
-        done = store.completed_samples(run_id, ds.name, method.name, metric_names, config.profile,
-                                       config.retry_failed)
-        pending = [s for s in ds.samples if s.id not in done]
-        if not pending:
-            continue
-        size = _shard_size(len(pending), max(1, getattr(executor, "workers", 1)))
-        gpu = method.device == "cuda"
-        for i in range(0, len(pending), size):
-            jobs.append(FusionJob(run_id, ds.name, ds.task, method.spec, method.name,
-                                  pending[i:i + size], metric_names, config.profile, cache_root,
-                                  str(run_dir), phases=("fuse",) if gpu else ("fuse", "score")))
+    jobs = _jobs(plan, store, run_id, metric_names, config, cache_root, run_dir,
+                 max(1, getattr(executor, "workers", 1)))
     bar = Progress(sum(len(j.samples) for j in jobs), progress and not quiet)
     counts = {"ok": 0, "failed": 0}
     try:
@@ -203,10 +153,73 @@ def run(config: RunConfig, home: Path | None = None, run_id: str | None = None,
     return RunResult(run_id, run_dir, store.path, notes, counts)
 
 
+def _open_datasets(config: RunConfig) -> tuple[list[Dataset], list[tuple[str, str, str]], list[str]]:
+    """Open every dataset spec -> (datasets, load failures (dataset, sample, reason), notes).
+    A spec that cannot be opened, and every discovery problem, is a load failure, not a crash."""
+    datasets: list[Dataset] = []
+    failures: list[tuple[str, str, str]] = []
+    notes: list[str] = []
+    for spec in config.datasets:
+        try:
+            datasets.extend(open_datasets(spec))
+        except (DatasetError, RegistryError, OSError) as exc:
+            notes.append(f"dataset {spec}: {exc}")
+            failures.append((spec.split(":")[0], "*", str(exc)))
+    names = [d.name for d in datasets]
+    if len(set(names)) != len(names):
+        raise DatasetError(f"two datasets share a name ({names}); give one `?name=...`")
+    for ds in datasets:
+        if config.limit is not None:
+            ds.samples = ds.samples[: config.limit]
+        failures.extend((ds.name, p.sample, p.reason) for p in ds.problems)
+        if not ds.samples:
+            notes.append(f"dataset {ds.name}: no samples to run"
+                         + (f" ({ds.problems[0].reason})" if ds.problems else ""))
+    return datasets, failures, notes
+
+
 def _cache_root(home: Path) -> Path:
     import os
     env = os.environ.get("FUSEBENCH_CACHE")
     return Path(env) if env else home / "cache"
+
+
+def _plan(config: RunConfig, datasets: list[Dataset], run_id: str, notes: list[str]):
+    """-> ([(dataset, method)] to run, failure records for methods that cannot run).
+    Groups expand per dataset task; notes collects what the user must be told."""
+    plan: list[tuple[Dataset, object]] = []
+    failures: list[Record] = []
+    for ds in datasets:
+        names, group_notes = METHODS.expand(config.methods, {"task": ds.task})
+        notes.extend(n for n in group_notes if n not in notes)
+        for spec in names:
+            method, problem = _resolve_for(spec, ds)
+            if method is not None:
+                plan.append((ds, method))
+                continue
+            label = spec.split("=")[0].split(":")[-1] if spec.lower().startswith("folder:") else spec
+            if problem not in notes:
+                notes.append(problem)
+            failures.append(Record(run_id, ds.name, "all", label, "*", FUSE, None, NO_PROFILE,
+                                   "failed", problem))
+    return plan, failures
+
+
+def _jobs(plan, store: Store, run_id: str, metric_names: list[str], config: RunConfig,
+          cache_root: str, run_dir: Path, workers: int) -> list[FusionJob]:
+    """Shard jobs for the samples each (dataset, method) still lacks in this run."""
+    jobs: list[FusionJob] = []
+    for ds, method in plan:
+        done = store.completed_samples(run_id, ds.name, method.name, metric_names, config.profile,
+                                       config.retry_failed)
+        pending = [s for s in ds.samples if s.id not in done]
+        size = _shard_size(len(pending), workers)
+        phases = ("fuse",) if method.device == "cuda" else ("fuse", "score")
+        for i in range(0, len(pending), size):
+            jobs.append(FusionJob(run_id, ds.name, ds.task, method.spec, method.name,
+                                  pending[i:i + size], metric_names, config.profile, cache_root,
+                                  str(run_dir), phases=phases))
+    return jobs
 
 
 def _resolve_for(spec: str, ds: Dataset):

@@ -42,7 +42,7 @@ def test_rgb_8bit_exact_in_rgb_order(tmp_path, ext):
     assert np.array_equal(img.data, RGB8)
 
 
-@pytest.mark.parametrize("ext", ["png", "tif"])
+@pytest.mark.parametrize("ext", ["png", "tif", "bmp"])
 def test_rgba_drops_alpha(tmp_path, ext):
     rgba = np.dstack([RGB8, np.full(GREY8.shape, 200, np.uint8)])
     p = tmp_path / f"a.{ext}"

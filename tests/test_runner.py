@@ -230,3 +230,14 @@ def test_a_worker_that_dies_fails_only_its_sample(tmp_path):
     _, recs = do_run(tmp_path, ["crash"], [pairs_spec(root)], workers=2)
     assert "worker process died" in reason_of(recs, "white")
     assert len(by(recs, metric="fuse", status="ok")) == 4
+
+
+def test_run_identity_follows_arguments_and_data(tmp_path):
+    root = make_pairs(tmp_path / "d", n=2)
+    first, _ = do_run(tmp_path, ["average"], [pairs_spec(root)])
+    again, _ = do_run(tmp_path, ["average"], [pairs_spec(root)])
+    other_args, _ = do_run(tmp_path, ["average"], [pairs_spec(root)], limit=1)
+    save(root / "vi" / "p01.png", smooth_image(77, colour=True))  # the data changed
+    changed, _ = do_run(tmp_path, ["average"], [pairs_spec(root)])
+    assert first.run_id == again.run_id
+    assert len({first.run_id, other_args.run_id, changed.run_id}) == 3
