@@ -94,7 +94,7 @@ def run(config: RunConfig, home: Path | None = None, run_id: str | None = None,
     import_plugins(config.plugins)
     home = Path(home) if home else paths.home()
     get_profile(config.profile)
-    metric_names = [METRICS.get(m).name for m in (config.metrics or default_metrics())]
+    metric_names = [METRICS.get(m).name for m in (config.metrics or default_metrics(config.profile))]
     datasets, load_failures, notes = _open_datasets(config)
     fingerprints = {d.name: d.fingerprint() for d in datasets}
     run_id = run_id or config.run_id(fingerprints)
@@ -210,16 +210,24 @@ def _jobs(plan, store: Store, run_id: str, metric_names: list[str], config: RunC
     """Shard jobs for the samples each (dataset, method) still lacks in this run."""
     jobs: list[FusionJob] = []
     for ds, method in plan:
-        done = store.completed_samples(run_id, ds.name, method.name, metric_names, config.profile,
+        metrics = metrics_for(ds, metric_names)
+        done = store.completed_samples(run_id, ds.name, method.name, metrics, config.profile,
                                        config.retry_failed)
         pending = [s for s in ds.samples if s.id not in done]
         size = _shard_size(len(pending), workers)
         phases = ("fuse",) if method.device == "cuda" else ("fuse", "score")
         for i in range(0, len(pending), size):
             jobs.append(FusionJob(run_id, ds.name, ds.task, method.spec, method.name,
-                                  pending[i:i + size], metric_names, config.profile, cache_root,
+                                  pending[i:i + size], metrics, config.profile, cache_root,
                                   str(run_dir), phases=phases))
     return jobs
+
+
+def metrics_for(ds: Dataset, names: list[str]) -> list[str]:
+    """The requested metrics that apply to a dataset: reference-based ones (needing ground
+    truth) only where every sample has ground truth."""
+    has_gt = bool(ds.samples) and all(s.gt is not None for s in ds.samples)
+    return [m for m in names if has_gt or "gt" not in METRICS.get(m).meta["needs"]]
 
 
 def _resolve_for(spec: str, ds: Dataset):

@@ -1,44 +1,107 @@
 """Fusion metrics: `compute(name, a, b, f, profile="default", gt=None) -> float`.
 
-a, b and f are H x W or H x W x 3 arrays of values in 0..255 (any numeric dtype). The profile's
-colour rule reduces them to grey float64; the metric function then sees only grey arrays.
-Names are case-insensitive and the field's spellings are aliases (VIFB's `Entropy`, ...).
+a, b and f are H x W or H x W x 3 arrays of values in 0..255 (any numeric dtype); gt likewise.
+The profile's colour rule turns them into grey planes (one, or one per channel whose values are
+averaged); the metric's per-profile conventions fix everything else. Names are case-insensitive;
+the field's spellings are aliases (VIFB's `Entropy`, `Mutinf`, `Avg_gradient`, `Variance`, ...),
+and a profile may alias a name to another metric (Tang's `MS_SSIM` is MEF-SSIM).
+
+A value that is not finite is never returned: `MetricUndefined` says why instead.
 """
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 import numpy as np
 
 from ..registry import METRICS
-from . import information, spatial  # noqa: F401  (registers the metrics)
-from .profiles import PROFILES, get_profile
+from .profiles import PROFILES, Profile, get_profile
+
+FAMILY_MODULES = ("information", "spatial", "correlation", "error", "structural", "perceptual",
+                  "edge", "quality", "reference")
 
 
-def compute(name: str, a, b, f, profile: str = "default", gt=None) -> float:
-    entry = METRICS.get(name)
-    prof = get_profile(profile)
-    if prof.name not in entry.meta["profiles"]:
-        raise ValueError(f"metric {entry.name} has no {prof.name!r} convention; it has "
-                         f"{', '.join(entry.meta['profiles'])}")
-    f_grey = prof.to_grey(f)
-    a_grey = prof.to_grey(a) if a is not None else None
-    b_grey = prof.to_grey(b) if b is not None else None
-    for label, arr in (("a", a_grey), ("b", b_grey)):
-        if arr is not None and arr.shape != f_grey.shape and "sources" in entry.meta["needs"]:
-            raise ValueError(f"{entry.name}: {label} is {arr.shape} but f is {f_grey.shape}")
-    if "gt" in entry.meta["needs"]:
-        if gt is None:
-            raise ValueError(f"{entry.name} needs a ground-truth image (gt=...)")
-        return float(entry.obj(a_grey, b_grey, f_grey, prof.to_grey(gt)))
-    return float(entry.obj(a_grey, b_grey, f_grey))
+class MetricUndefined(ValueError):
+    """The metric has no value for this input (e.g. a correlation with a constant image)."""
+
+
+def _load() -> None:
+    for module in FAMILY_MODULES:
+        try:
+            importlib.import_module(f"{__name__}.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{module}":
+                raise
+
+
+_load()
+
+
+def resolve(name: str, profile: str | Profile = "default"):
+    """-> (registry entry, profile) for a metric name as that profile spells it."""
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    aliases = {k.lower(): v for k, v in prof.aliases.items()}
+    return METRICS.get(aliases.get(name.lower(), name)), prof
+
+
+def conventions(name: str, profile: str | Profile = "default") -> dict[str, Any]:
+    entry, prof = resolve(name, profile)
+    table = entry.meta["conventions"]
+    return dict(table.get(prof.name, table["default"]))
+
+
+def compute(name: str, a, b, f, profile: str = "default", gt=None, **options: Any) -> float:
+    """One metric of one (a, b, f[, gt]) triple under a profile's conventions.
+
+    options override the profile's conventions (e.g. `base=2`)."""
+    entry, prof = resolve(name, profile)
+    opts = conventions(name, prof)
+    opts.update(options)
+    rule = opts.pop("_colour", None)
+    needs = entry.meta["needs"]
+    if "gt" in needs and gt is None:
+        raise ValueError(f"{entry.name} needs a ground-truth image (gt=...)")
+    if "sources" in needs and (a is None or b is None):
+        raise ValueError(f"{entry.name} needs both source images")
+    shapes = {np.shape(x)[:2] for x in (a, b, f, gt) if x is not None}
+    if len(shapes) > 1:
+        raise ValueError(f"{entry.name}: images of different sizes {sorted(shapes)}")
+    values = []
+    for pa, pb, pf, pg in prof.planes([a, b, f, gt], rule):
+        if "gt" in needs:
+            values.append(entry.obj(pa, pb, pf, gt=pg, **opts))
+        else:
+            values.append(entry.obj(pa, pb, pf, **opts))
+    value = float(np.mean(values))
+    if not np.isfinite(value):
+        raise MetricUndefined(f"{entry.name} is not defined for this input under profile "
+                              f"{prof.name} (got {value}); e.g. a constant image has no "
+                              "correlation or gradient structure")
+    return value
+
+
+def compute_many(names: list[str], a, b, f, profile: str = "default", gt=None
+                 ) -> tuple[dict[str, float], dict[str, str]]:
+    """Several metrics of one triple -> (values, errors by metric name)."""
+    values, errors = {}, {}
+    for name in names:
+        try:
+            values[name] = compute(name, a, b, f, profile=profile, gt=gt)
+        except Exception as exc:  # one metric's failure must not lose the others
+            errors[name] = f"{type(exc).__name__}: {exc}"
+    return values, errors
 
 
 def available() -> dict[str, list[str]]:
-    """Metric names -> the profiles each supports."""
+    """Metric name -> the profiles whose convention it reproduces ('default' always)."""
     return {e.name: list(e.meta["profiles"]) for e in METRICS}
 
 
-def default_metrics() -> list[str]:
-    return [e.name for e in METRICS if e.meta.get("default")]
+def default_metrics(profile: str = "default") -> list[str]:
+    """The metric set a profile's toolkit reports (what `bench run` computes by default)."""
+    return [m for m in get_profile(profile).metrics if m in METRICS]
 
 
-__all__ = ["compute", "available", "default_metrics", "PROFILES"]
+__all__ = ["compute", "compute_many", "available", "default_metrics", "conventions", "resolve",
+           "MetricUndefined", "PROFILES"]

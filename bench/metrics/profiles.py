@@ -1,14 +1,92 @@
 """Convention profiles: named sets of choices that make metric numbers comparable.
 
-Only `default` exists so far; the reference-toolkit profiles (vifb, mefb, tang, cddfuse) land
-with the metrics issue (#3). A profile's colour rule turns the H x W x 3 arrays a caller passes
-into what the metric functions see: H x W float64 in 0..255.
+A profile fixes
+- the colour rule that turns the caller's H x W or H x W x 3 arrays (values 0..255) into the
+  planes a metric sees (`COLOUR_RULES`);
+- name aliases where a toolkit's name means another metric (Tang's "MS_SSIM" is MEF-SSIM;
+  MEFB's "VIF" is VIFF; CDDFuse's "VIFF" is the multi-scale pixel VIF sum);
+- the metric set its toolkit reports (what `bench run --profile NAME` computes by default).
+Each metric states its own per-profile options (log base, sum or mean over sources, data range,
+window...) where it registers (`register_metric(..., conventions={...})`).
+
+Profiles:
+- default: fusebench's documented, bug-free choice, close to `tang`: BT.601 luma (unrounded),
+  MI in bits, SSIM as the mean over sources with L = 255, true PSNR, Nabf with F as the fused
+  image.
+- vifb: VIFB/MEFB MATLAB (xingchenzhang/VIFB): metrics per RGB channel, averaged; grey images
+  are replicated to three channels when another image of the triple is colour.
+- mefb: MEFB MATLAB (xingchenzhang/MEFB).
+- tang: Linfeng Tang's Evaluation-for-Image-Fusion MATLAB toolkit: `rgb2gray` on uint8 images.
+- cddfuse: CDDFuse `utils/Evaluator.py`: grey = round(0.299 R + 0.587 G + 0.114 B) in float32.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
+
+from .matlab import rgb2gray
+
+Planes = list[np.ndarray]
+
+
+def _is_colour(img: np.ndarray | None) -> bool:
+    return img is not None and img.ndim == 3 and img.shape[2] == 3
+
+
+def _grey_bt601(img: np.ndarray) -> np.ndarray:
+    return img @ np.array([0.299, 0.587, 0.114])
+
+
+def _grey_cddfuse(img: np.ndarray) -> np.ndarray:
+    # cv2.cvtColor(float32 BGR, BGR2GRAY) then np.round (half to even), as Evaluator.py reads.
+    weighted = (img.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
+    return np.round(weighted).astype(np.float64)
+
+
+GREY_RULES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "bt601-y": _grey_bt601,
+    "rgb2gray": rgb2gray,
+    "cddfuse-gray": _grey_cddfuse,
+}
+
+
+def grey_rule(name: str) -> Callable[[list], list[tuple]]:
+    """Colour rule that reduces every colour image to one grey plane."""
+    to_grey = GREY_RULES[name]
+
+    def rule(images: list) -> list[tuple]:
+        return [tuple(None if im is None else (to_grey(im) if _is_colour(im) else im)
+                      for im in images)]
+
+    return rule
+
+
+def per_channel(images: list) -> list[tuple]:
+    """VIFB: if any image is colour, evaluate each RGB channel (grey images replicated)."""
+    if not any(_is_colour(im) for im in images):
+        return [tuple(images)]
+    return [tuple(None if im is None else (im[:, :, c] if _is_colour(im) else im)
+                  for im in images) for c in range(3)]
+
+
+def folded(images: list) -> list[tuple]:
+    """VIFB's SF on colour images: the three channels laid side by side as one H x 3W plane."""
+    if not any(_is_colour(im) for im in images):
+        return [tuple(images)]
+    return [tuple(None if im is None else
+                  (np.hstack([im[:, :, c] for c in range(3)]) if _is_colour(im)
+                   else np.hstack([im] * 3)) for im in images)]
+
+
+COLOUR_RULES: dict[str, Callable[[list], list[tuple]]] = {
+    "bt601-y": grey_rule("bt601-y"),
+    "rgb2gray": grey_rule("rgb2gray"),
+    "cddfuse-gray": grey_rule("cddfuse-gray"),
+    "per-channel": per_channel,
+    "fold": folded,
+}
 
 
 @dataclass(frozen=True)
@@ -16,27 +94,50 @@ class Profile:
     name: str
     colour_rule: str
     description: str
+    metrics: tuple[str, ...] = ()
+    aliases: dict[str, str] = field(default_factory=dict)
 
-    def to_grey(self, img: np.ndarray) -> np.ndarray:
-        """H x W or H x W x 3 values in 0..255 -> H x W float64 in 0..255 by the colour rule."""
-        img = np.asarray(img, dtype=np.float64)
-        if img.ndim == 2:
-            return img
-        if img.ndim == 3 and img.shape[2] == 1:
-            return img[:, :, 0]
-        if img.ndim != 3 or img.shape[2] != 3:
-            raise ValueError(f"expected H x W or H x W x 3, got shape {img.shape}")
-        if self.colour_rule == "bt601-y":
-            return img @ np.array([0.299, 0.587, 0.114])
-        raise ValueError(f"profile {self.name}: unknown colour rule {self.colour_rule}")
+    def planes(self, images: list, rule: str | None = None) -> list[tuple]:
+        """(a, b, f[, gt]) as float64 0..255 -> list of grey tuples to evaluate and average."""
+        arrays = [None if im is None else np.asarray(im, dtype=np.float64) for im in images]
+        for im in arrays:
+            if im is not None and not (im.ndim == 2 or _is_colour(im)):
+                raise ValueError(f"expected H x W or H x W x 3 arrays, got shape {im.shape}")
+        return COLOUR_RULES[rule or self.colour_rule](arrays)
 
 
-PROFILES: dict[str, Profile] = {
-    "default": Profile(
-        "default", "bt601-y",
-        "fusebench default: colour images reduced to BT.601 luma Y = 0.299R + 0.587G + 0.114B "
-        "(values 0..255, not rounded); close to the Tang toolkit's rgb2gray"),
-}
+# Metric sets as each toolkit reports them (our canonical names).
+VIFB_METRICS = ("CE", "EN", "MI", "PSNR", "AG", "EI", "Qabf", "SD", "SF", "RMSE", "SSIM", "Qcb",
+                "Qcv")
+MEFB_METRICS = ("CE", "EN", "FMI_edge", "NMI", "PSNR", "QNCIE", "TE", "AG", "EI", "Qabf", "Qp",
+                "SD", "SF", "Qc", "Qw", "Qy", "MEF-SSIM", "Qcb", "Qcv", "VIFF")
+TANG_METRICS = ("EN", "SF", "SD", "PSNR", "MSE", "MI", "VIF", "AG", "CC", "SCD", "Qabf", "Nabf",
+                "SSIM", "MEF-SSIM", "FMI_pixel", "FMI_dct", "FMI_w")
+CDDFUSE_METRICS = ("EN", "SD", "SF", "MI", "SCD", "VIF", "Qabf", "SSIM", "AG", "CC", "PSNR", "MSE")
+DEFAULT_METRICS = ("EN", "SD", "SF", "AG", "MI", "CC", "SCD", "PSNR", "SSIM", "MS-SSIM", "VIF",
+                   "Qabf", "Nabf")
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (
+    Profile("default", "bt601-y",
+            "fusebench default: BT.601 luma Y = 0.299R + 0.587G + 0.114B (not rounded), MI in "
+            "bits, SSIM = mean over sources with L = 255, true PSNR (peak 255), Nabf with F as the "
+            "fused image; close to `tang` without its bugs", DEFAULT_METRICS),
+    Profile("vifb", "per-channel",
+            "VIFB MATLAB toolkit: per-RGB-channel metrics averaged; MI in nats on min-max "
+            "normalised images, SSIM summed over sources, its 'mse' inside PSNR and RMSE, SF with "
+            "channels folded side by side", VIFB_METRICS),
+    Profile("mefb", "per-channel", "MEFB MATLAB toolkit (multi-exposure benchmark)",
+            MEFB_METRICS, aliases={"VIF": "VIFF", "FMI": "FMI_edge"}),
+    Profile("tang", "rgb2gray",
+            "Tang's Evaluation-for-Image-Fusion MATLAB toolkit: rgb2gray on uint8, MI in bits, "
+            "SSIM mean with MATLAB's data range 1, PSNR + 48.13 dB scale mix, VIF summed, "
+            "'MS_SSIM' = MEF-SSIM, 'FMI_pixel' edge-based", TANG_METRICS,
+            aliases={"MS_SSIM": "MEF-SSIM"}),
+    Profile("cddfuse", "cddfuse-gray",
+            "CDDFuse utils/Evaluator.py: rounded float32 BT.601 grey, MI in nats, SSIM summed with "
+            "skimage<=0.19's data_range=2, PSNR peak = max(F), 'VIFF' = pixel VIF sum",
+            CDDFUSE_METRICS, aliases={"VIFF": "VIF"}),
+)}
 
 
 def get_profile(name: str) -> Profile:
