@@ -172,9 +172,8 @@ def to_255(img: RawImage) -> np.ndarray:
 
 def _score_sample(job: FusionJob, sample: Sample, fused_path: Path,
                   sources: list[RawImage] | None) -> list[Record]:
-    from .metrics import compute
+    from .metrics import compute_many
     from .registry import METRICS
-    out: list[Record] = []
     try:
         fused = to_255(read_image(fused_path))
         if sources is None:
@@ -183,22 +182,25 @@ def _score_sample(job: FusionJob, sample: Sample, fused_path: Path,
         gt = to_255(read_image(sample.gt)) if sample.gt is not None else None
     except Exception as exc:
         return [_record(job, sample, m, None, job.profile, False, _reason(exc)) for m in job.metrics]
+    out: list[Record] = []
+    runnable = []
     for name in job.metrics:
-        t0 = time.perf_counter()
-        try:
-            needs = METRICS.get(name).meta.get("needs", ())
-            if "sources" in needs and len(srcs) != 2:
-                raise ValueError(f"{name} is defined for two sources; this sample has {len(srcs)}")
-            if "gt" in needs and gt is None:
-                raise ValueError(f"{name} needs ground truth; sample has none")
-            value = compute(name, srcs[0], srcs[-1], fused, profile=job.profile, gt=gt)
-            if not np.isfinite(value):
-                raise ValueError(f"{name} is not defined for this image (value {value})")
-            out.append(_record(job, sample, name, value, job.profile, True,
-                               seconds=time.perf_counter() - t0))
-        except Exception as exc:
-            out.append(_record(job, sample, name, None, job.profile, False, _reason(exc),
-                               time.perf_counter() - t0))
+        needs = METRICS.get(name).meta.get("needs", ())
+        if "sources" in needs and len(srcs) != 2:
+            out.append(_record(job, sample, name, None, job.profile, False,
+                               f"{name} is defined for two sources; this sample has {len(srcs)}"))
+        else:
+            runnable.append(name)
+    seconds: dict[str, float] = {}
+    values, errors = compute_many(runnable, srcs[0], srcs[-1], fused, profile=job.profile, gt=gt,
+                                  seconds=seconds)
+    for name in runnable:
+        if name in values:
+            out.append(_record(job, sample, name, values[name], job.profile, True,
+                               seconds=seconds[name]))
+        else:
+            out.append(_record(job, sample, name, None, job.profile, False, errors[name],
+                               seconds[name]))
     return out
 
 

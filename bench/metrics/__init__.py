@@ -11,6 +11,7 @@ A value that is not finite is never returned: `MetricUndefined` says why instead
 from __future__ import annotations
 
 import importlib
+import time
 from typing import Any
 
 import numpy as np
@@ -55,20 +56,32 @@ def compute(name: str, a, b, f, profile: str = "default", gt=None, **options: An
     """One metric of one (a, b, f[, gt]) triple under a profile's conventions.
 
     options override the profile's conventions (e.g. `base=2`)."""
+    return _compute(name, [a, b, f, gt], profile, options, {})
+
+
+def _compute(name: str, images: list, profile, options: dict, planes_cache: dict) -> float:
     entry, prof = resolve(name, profile)
     opts = conventions(name, prof)
     opts.update(options)
-    rule = opts.pop("_colour", None)
+    rule = opts.pop("_colour", None) or prof.colour_rule
+    a, b, f, gt = images
     needs = entry.meta["needs"]
     if "gt" in needs and gt is None:
         raise ValueError(f"{entry.name} needs a ground-truth image (gt=...)")
     if "sources" in needs and (a is None or b is None):
         raise ValueError(f"{entry.name} needs both source images")
-    shapes = {np.shape(x)[:2] for x in (a, b, f, gt) if x is not None}
+    shapes = {np.shape(x)[:2] for x in images if x is not None}
     if len(shapes) > 1:
         raise ValueError(f"{entry.name}: images of different sizes {sorted(shapes)}")
+    if rule not in planes_cache:
+        planes = prof.planes(images, rule)
+        for group in planes:  # shared by several metrics: none may modify them
+            for arr in group:
+                if arr is not None:
+                    arr.flags.writeable = False
+        planes_cache[rule] = planes
     values = []
-    for pa, pb, pf, pg in prof.planes([a, b, f, gt], rule):
+    for pa, pb, pf, pg in planes_cache[rule]:
         if "gt" in needs:
             values.append(entry.obj(pa, pb, pf, gt=pg, **opts))
         else:
@@ -81,15 +94,22 @@ def compute(name: str, a, b, f, profile: str = "default", gt=None, **options: An
     return value
 
 
-def compute_many(names: list[str], a, b, f, profile: str = "default", gt=None
+def compute_many(names: list[str], a, b, f, profile: str = "default", gt=None,
+                 seconds: dict[str, float] | None = None
                  ) -> tuple[dict[str, float], dict[str, str]]:
-    """Several metrics of one triple -> (values, errors by metric name)."""
+    """Several metrics of one triple -> (values, errors by metric name). The colour rule's
+    planes are computed once and shared (read-only) by the metrics; `seconds`, if given, is
+    filled with each metric's time."""
     values, errors = {}, {}
+    cache: dict = {}
     for name in names:
+        t0 = time.perf_counter()
         try:
-            values[name] = compute(name, a, b, f, profile=profile, gt=gt)
+            values[name] = _compute(name, [a, b, f, gt], profile, {}, cache)
         except Exception as exc:  # one metric's failure must not lose the others
-            errors[name] = f"{type(exc).__name__}: {exc}"
+            errors[name] = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        if seconds is not None:
+            seconds[name] = time.perf_counter() - t0
     return values, errors
 
 

@@ -99,7 +99,8 @@ class Profile:
 
     def planes(self, images: list, rule: str | None = None) -> list[tuple]:
         """(a, b, f[, gt]) as float64 0..255 -> list of grey tuples to evaluate and average."""
-        arrays = [None if im is None else np.asarray(im, dtype=np.float64) for im in images]
+        # views, so that marking planes read-only never changes the caller's arrays
+        arrays = [None if im is None else np.asarray(im, dtype=np.float64).view() for im in images]
         for im in arrays:
             if im is not None and not (im.ndim == 2 or _is_colour(im)):
                 raise ValueError(f"expected H x W or H x W x 3 arrays, got shape {im.shape}")
