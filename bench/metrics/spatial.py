@@ -1,29 +1,204 @@
-"""Spatial statistics of the fused image."""
+"""Spatial statistics of the fused image: SD, SF, AG and EI.
+
+No-reference measures of F alone (the sources are unused). Re-implemented from the formulas and
+from the behaviour of the reference code as read (not copied):
+
+- VIFB: xingchenzhang/VIFB metrics/metricsVariance.m, metricsSpatial_frequency.m,
+  metricsAvg_gradient.m, metricsEdge_intensity.m @5d29ee7;
+- MEFB: xingchenzhang/MEFB metrics/metricsSD.m, metricsSpatial_frequency.m,
+  metricsAvg_gradient.m, metricsEdge_intensity.m @82014f4;
+- Tang: Linfeng-Tang/Evaluation-for-Image-Fusion analysis_Reference.m (float version:
+  SD_evaluation, SF_evaluation, AG_evaluation on the 0..255 double image);
+- CDDFuse: Zhaozixiang1228/MMIF-CDDFuse utils/Evaluator.py @40de058.
+
+This module adds the colour rules `vifb-fold-fused` and `mefb-loop-rgb2gray` to
+`profiles.COLOUR_RULES`.
+"""
 from __future__ import annotations
 
 import numpy as np
 
+from . import profiles
+from .matlab import gradient, imfilter, rgb2gray, sobel_kernels
 from .registry import register_metric
 
 
-@register_metric("SD", direction="higher", family="spatial", needs=("fused",),
-                 aliases=("variance", "std"),
-                 description="standard deviation of the fused image (0..255 scale)")
-def standard_deviation(a, b, f) -> float:
-    """SD = sqrt(mean((F - mean F)^2)): population form, values on the 0..255 scale.
-    (VIFB calls this 'Variance' but computes the standard deviation.) Sources unused."""
-    return float(np.std(f))
+def _is_colour(im) -> bool:
+    return im is not None and im.ndim == 3 and im.shape[2] == 3
 
 
-@register_metric("SF", direction="higher", family="spatial", needs=("fused",),
-                 aliases=("spatial_frequency",),
-                 description="spatial frequency of the fused image (0..255 scale)")
-def spatial_frequency(a, b, f) -> float:
-    """SF = sqrt(RF^2 + CF^2), RF^2 = mean of squared horizontal neighbour differences over
-    M(N-1) terms, CF^2 = mean of squared vertical differences over (M-1)N terms (the Tang and
-    CDDFuse convention). Values on the 0..255 scale. Needs at least 2 x 2 pixels."""
-    if f.shape[0] < 2 or f.shape[1] < 2:
-        raise ValueError(f"SF needs an image of at least 2 x 2 pixels, got {f.shape}")
-    rf2 = np.mean(np.diff(f, axis=1) ** 2)
-    cf2 = np.mean(np.diff(f, axis=0) ** 2)
-    return float(np.sqrt(rf2 + cf2))
+def _fold_fused(images: list) -> list[tuple]:
+    """VIFB metricsSpatial_frequency.m on a colour F: `[m,n] = size(fused)` folds the three
+    channels side by side (n becomes 3W) and the loops run over that m x 3W plane, including
+    the two seams between channels. A grey F is used as it is (the framework's `fold` rule
+    would replicate a grey F three times when a source is colour, which VIFB does not do).
+    Only F is folded; SF does not read the sources."""
+    a, b, f = images[:3]
+    if not _is_colour(f):
+        return [tuple(im[:, :, 0] if _is_colour(im) and k < 2 else im
+                      for k, im in enumerate(images))]
+    folded = np.hstack([f[:, :, c] for c in range(3)])
+    return [(None if a is None else (a[:, :, 0] if _is_colour(a) else a),
+             None if b is None else (b[:, :, 0] if _is_colour(b) else b),
+             folded, *images[3:])]
+
+
+def _mefb_loop_rgb2gray(images: list) -> list[tuple]:
+    """MEFB metricsAvg_gradient.m: when both sources are grey and F is colour, F is converted
+    with rgb2gray on doubles (not rounded); otherwise per RGB channel, averaged."""
+    a, b, f = images[:3]
+    if _is_colour(f) and not _is_colour(a) and not _is_colour(b):
+        return [(a, b, rgb2gray(f, integer=False), *images[3:])]
+    return profiles.per_channel(images)
+
+
+profiles.COLOUR_RULES.setdefault("vifb-fold-fused", _fold_fused)
+profiles.COLOUR_RULES.setdefault("mefb-loop-rgb2gray", _mefb_loop_rgb2gray)
+
+
+def _check_size(name: str, f: np.ndarray, minimum: int = 2) -> None:
+    if f.shape[0] < minimum or f.shape[1] < minimum:
+        raise ValueError(f"{name} needs an image of at least {minimum} x {minimum} pixels, "
+                         f"got {f.shape[0]} x {f.shape[1]}")
+
+
+# --------------------------------------------------------------------------- SD
+@register_metric(
+    "SD", direction="higher", family="spatial", needs=("fused",),
+    aliases=("variance", "std", "sd", "standard_deviation"),
+    description="standard deviation of the fused image (0..255 scale)",
+    conventions={
+        "default": {},
+        "vifb": {"_colour": "vifb-loop-u8"},
+        "mefb": {"_colour": "mefb-loop-u8"},
+        "tang": {},
+        "cddfuse": {},
+    })
+def standard_deviation(a, b, f, uint8_saturation: bool = False) -> float:
+    """SD = sqrt(mean((F - mean F)^2)): the population form (divide by MN), values on the
+    0..255 scale, so SD is in grey levels (0..127.5). Sources unused.
+
+    All toolkits agree: VIFB metricsVariance.m (called 'Variance' but returns the standard
+    deviation) and MEFB metricsSD.m per RGB channel averaged (MEFB: F's red channel when both
+    sources are grey); Tang SD_evaluation on the 0..255 double grey image; CDDFuse np.std (on
+    float32; the difference is below 1e-6 relative).
+
+    uint8_saturation=True reproduces the older Tang toolkit (SeAFusion Evaluation/
+    analysis_Reference.m @d3ae78e, which passes the uint8 image to SD_evaluation): there
+    `F - u` is uint8 arithmetic, so negative deviations saturate to 0 (after MATLAB rounding)
+    and their squares saturate at 255, giving values around 8-10 instead of 30-60. Not a
+    profile; an option for reproducing numbers published with that version.
+    """
+    x = np.asarray(f, dtype=np.float64)
+    if uint8_saturation:
+        dev = np.clip(np.sign(x - x.mean()) * np.floor(np.abs(x - x.mean()) + 0.5), 0, 255)
+        return float(np.sqrt(np.minimum(dev * dev, 255.0).sum() / x.size))
+    return float(np.std(x))
+
+
+# --------------------------------------------------------------------------- SF
+@register_metric(
+    "SF", direction="higher", family="spatial", needs=("fused",),
+    aliases=("spatial_frequency", "sf"),
+    description="spatial frequency of the fused image (0..255 scale)",
+    conventions={
+        "default": {},
+        "vifb": {"divisor": "mn", "_colour": "vifb-fold-fused"},
+        "mefb": {"divisor": "mn", "_colour": "mefb-loop-u8"},
+        "tang": {},
+        "cddfuse": {},
+    })
+def spatial_frequency(a, b, f, divisor: str = "terms", scale: float = 1.0) -> float:
+    """SF = sqrt(RF^2 + CF^2), RF^2 the mean squared horizontal neighbour difference, CF^2 the
+    mean squared vertical one. Values on the 0..255 scale (times `scale`). Sources unused.
+    Needs at least 2 x 2 pixels.
+
+    divisor: 'terms' -> RF^2 over its M(N-1) terms and CF^2 over its (M-1)N terms (default,
+    Tang SF_evaluation, CDDFuse Evaluator.SF); 'mn' -> both sums divided by MN (VIFB/MEFB
+    metricsSpatial_frequency.m).
+
+    Conventions:
+    - vifb: 'mn', and a colour F is folded: `[m,n]=size(fused)` on an H x W x 3 array gives
+      n = 3W, so the loops run over the channels laid side by side, seams included (rule
+      `vifb-fold-fused`; fight_ADF: 13.708 as stored, 13.614 without the folding).
+    - mefb: 'mn', per RGB channel averaged (no folding; F's red channel when both sources are
+      grey).
+    - tang, cddfuse, default: 'terms' on the grey image.
+    scale=1/255 reproduces the older Tang toolkit (SeAFusion analysis_Reference.m @d3ae78e,
+    SF_evaluation on the im2double image, values ~0.05); not a profile.
+    """
+    _check_size("SF", f)
+    x = np.asarray(f, dtype=np.float64)
+    dx2 = np.square(np.diff(x, axis=1))
+    dy2 = np.square(np.diff(x, axis=0))
+    if divisor == "terms":
+        rf2, cf2 = dx2.mean(), dy2.mean()
+    elif divisor == "mn":
+        rf2, cf2 = dx2.sum() / x.size, dy2.sum() / x.size
+    else:
+        raise ValueError(f"divisor must be 'terms' or 'mn', got {divisor!r}")
+    return float(np.sqrt(rf2 + cf2)) * scale
+
+
+# --------------------------------------------------------------------------- AG
+@register_metric(
+    "AG", direction="higher", family="spatial", needs=("fused",),
+    aliases=("avg_gradient", "average_gradient", "ag"),
+    description="average gradient of the fused image (0..255 scale)",
+    conventions={
+        "default": {},
+        "vifb": {"divisor": "(m-1)(n-1)", "_colour": "vifb-loop-u8"},
+        "mefb": {"divisor": "(m-1)(n-1)", "_colour": "mefb-loop-rgb2gray"},
+        "tang": {"divisor": "(m-1)(n-1)"},
+        "cddfuse": {},
+    })
+def average_gradient(a, b, f, divisor: str = "mn") -> float:
+    """AG = sum over all MN pixels of sqrt((Gx^2 + Gy^2) / 2) / divisor, with Gx, Gy from
+    MATLAB `gradient` (central differences, one-sided at the borders). Values on the 0..255
+    scale (grey levels per pixel). Sources unused. Needs at least 2 x 2 pixels.
+
+    divisor: 'mn' (a true mean; default and CDDFuse Evaluator.AG, np.mean) or '(m-1)(n-1)'
+    (VIFB/MEFB metricsAvg_gradient.m and Tang AG_evaluation: the sum over MN gradient values
+    divided by (M-1)(N-1), which Cui et al.'s forward-difference definition uses; ~0.5% higher
+    at 480 x 640). fusebench's default takes the mean, so that the divisor matches the number
+    of terms.
+
+    Conventions: vifb per RGB channel averaged; mefb per channel, but a colour F with two grey
+    sources goes through rgb2gray on doubles first (metricsAvg_gradient.m @82014f4); tang on
+    the rgb2gray image.
+    """
+    _check_size("AG", f)
+    gx, gy = gradient(f)
+    s = np.sqrt((gx * gx + gy * gy) / 2.0).sum()
+    m, n = f.shape
+    if divisor == "mn":
+        return float(s / (m * n))
+    if divisor == "(m-1)(n-1)":
+        return float(s / ((m - 1) * (n - 1)))
+    raise ValueError(f"divisor must be 'mn' or '(m-1)(n-1)', got {divisor!r}")
+
+
+# --------------------------------------------------------------------------- EI
+@register_metric(
+    "EI", direction="higher", family="spatial", needs=("fused",),
+    aliases=("edge_intensity", "ei"),
+    description="edge intensity: mean Sobel gradient magnitude of the fused image",
+    conventions={
+        "default": {},
+        "vifb": {"_colour": "vifb-loop-u8"},
+        "mefb": {"_colour": "mefb-loop-u8"},
+    })
+def edge_intensity(a, b, f) -> float:
+    """EI = mean over all pixels of sqrt(Sx^2 + Sy^2), Sx and Sy the 3 x 3 Sobel responses
+    (fspecial('sobel') and its transpose, unscaled) with replicate padding ('same' size).
+    Values on the 0..255 scale (up to 4 x 255 sqrt 2). Sources unused.
+
+    One formula everywhere (Rajalingam & Priya 2018, as VIFB metricsEdge_intensity.m @5d29ee7
+    computes it: imfilter(fused, w, 'replicate') with w = fspecial('sobel') and w'); vifb per
+    RGB channel averaged (the reference filters the whole H x W x 3 array and takes the mean of
+    all values, which is the same); mefb: F's red channel when both sources are grey.
+    """
+    h, v = sobel_kernels()
+    gx = imfilter(f, h, "replicate")
+    gy = imfilter(f, v, "replicate")
+    return float(np.sqrt(gx * gx + gy * gy).mean())
