@@ -1,0 +1,517 @@
+"""Structural metrics (SSIM, MS-SSIM, MEF-SSIM, Qy, Qc, Qw) and the reference-based metrics.
+
+The vectorised implementations are checked against
+- slow, literal re-implementations of the reference algorithms written here from the formulas
+  (per-pixel loops, MATLAB-style filter2 / imfilter from bench.metrics.matlab) on small images;
+- scikit-image's structural_similarity for CDDFuse's convention (bit for bit);
+- VIFB's stored MATLAB values (all 13 methods x 21 scenes);
+- the measured values in METRICS.md section 5.4;
+- hand-computable inputs and identities.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bench.metrics import MetricUndefined, compute, conventions
+from bench.metrics.matlab import filter2, fspecial_gaussian, imfilter
+from bench.metrics.structural import mef_ssim_value
+
+RNG = np.random.default_rng(7)
+
+
+def smooth(shape, seed, sigma=2.0):
+    import cv2
+    r = np.random.default_rng(seed).random(shape)
+    r = cv2.GaussianBlur(r, (0, 0), sigma)
+    r = (r - r.min()) / (r.max() - r.min())
+    return np.round(r * 255.0)
+
+
+def triple(shape=(64, 80), seed=0):
+    a, b = smooth(shape, seed), smooth(shape, seed + 1)
+    noise = smooth(shape, seed + 2, 1.0) - 127.5
+    f = np.clip(np.round(0.5 * a + 0.5 * b + 0.3 * noise), 0, 255)
+    return a, b, f
+
+
+# ------------------------------------------------------------------------------------------------
+# literal oracles (slow, small images only)
+# ------------------------------------------------------------------------------------------------
+
+def oracle_ssim_index(x, y, win=11, sigma=1.5, L=255.0, K=(0.01, 0.03)):
+    """Wang's ssim_index: filter2 'valid' with a 2-D fspecial window."""
+    w = fspecial_gaussian(win, sigma)
+    c1, c2 = (K[0] * L) ** 2, (K[1] * L) ** 2
+    mx, my = filter2(w, x, "valid"), filter2(w, y, "valid")
+    vx = filter2(w, x * x, "valid") - mx * mx
+    vy = filter2(w, y * y, "valid") - my * my
+    cxy = filter2(w, x * y, "valid") - mx * my
+    m = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return m, vx, vy, cxy
+
+
+def oracle_matlab_ssim(x, y, L=1.0):
+    """MATLAB IPT ssim on [0,1] images: imfilter 'replicate' with an 11x11 sigma-1.5 Gaussian."""
+    x, y = x / 255.0, y / 255.0
+    w = fspecial_gaussian(11, 1.5)
+    f = lambda im: imfilter(im, w, "replicate")  # noqa: E731
+    mx, my = f(x), f(y)
+    vx, vy, cxy = f(x * x) - mx * mx, f(y * y) - my * my, f(x * y) - mx * my
+    c1, c2 = (0.01 * L) ** 2, (0.03 * L) ** 2
+    num = (2 * mx * my + c1) * (2 * cxy + c2)
+    return np.mean(num / ((mx * mx + my * my + c1) * (vx + vy + c2)))
+
+
+def oracle_mef_ssim(seq, fused, K=0.03):
+    """mef_ssim.m, one pixel at a time (as Ma et al. describe the index)."""
+    seq = [np.asarray(s, float) for s in seq]
+    fused = np.asarray(fused, float)
+    n, bd = 11, 5
+    window = fspecial_gaussian(11, 1.5).ravel()
+    eps = np.finfo(float).eps
+    h, w = fused.shape
+    q = np.zeros((h - 2 * bd, w - 2 * bd))
+    c = (K * 255) ** 2
+    for i in range(bd, h - bd):
+        for j in range(bd, w - bd):
+            vecs = [s[i - bd:i + bd + 1, j - bd:j + bd + 1].ravel() for s in seq]
+            mus = [v.mean() for v in vecs]
+            eds = [np.linalg.norm(v - m) + 0.001 for v, m in zip(vecs, mus)]
+            total = sum(vecs)
+            num = np.linalg.norm(total - total.mean())
+            den = sum(np.linalg.norm(v - m) for v, m in zip(vecs, mus))
+            r = (num + eps) / (den + eps)
+            r = 1 - eps if r > 1 else (eps if r < 0 else r)
+            p = min(math.tan(math.pi / 2 * r), 10.0)
+            wts = np.array([(e / n) ** p + eps for e in eds])
+            wts /= wts.sum()
+            ref = sum(wt * (v - m) / e for wt, v, m, e in zip(wts, vecs, mus, eds))
+            if np.linalg.norm(ref) > 0:
+                ref = ref / np.linalg.norm(ref) * max(eds)
+            fv = fused[i - bd:i + bd + 1, j - bd:j + bd + 1].ravel()
+            m1, m2 = np.sum(window * ref), np.sum(window * fv)
+            s1 = np.sum(window * (ref - m1) ** 2)
+            s2 = np.sum(window * (fv - m2) ** 2)
+            s12 = np.sum(window * (ref - m1) * (fv - m2))
+            q[i - bd, j - bd] = (2 * s12 + c) / (s1 + s2 + c)
+    return q.mean()
+
+
+def oracle_mef_ms_ssim(seq, fused, levels=3):
+    weights = np.array([0.0448, 0.2856, 0.3001])[:levels]
+    weights = weights / weights.sum()
+    ds = np.ones((2, 2)) / 4
+    qs = []
+    for level in range(levels):
+        qs.append(oracle_mef_ssim(seq, fused))
+        if level < levels - 1:
+            seq = [imfilter(s, ds, "symmetric")[::2, ::2] for s in seq]
+            fused = imfilter(fused, ds, "symmetric")[::2, ::2]
+    return float(np.prod(np.array(qs) ** weights))
+
+
+def oracle_ssim_yang(x, y):
+    w = fspecial_gaussian(7, 1.5)
+    c = 2e-16
+    mx, my = filter2(w, x, "valid"), filter2(w, y, "valid")
+    vx = filter2(w, x * x, "valid") - mx * mx
+    vy = filter2(w, y * y, "valid") - my * my
+    cxy = filter2(w, x * y, "valid") - mx * my
+    m = ((2 * mx * my + c) * (2 * cxy + c)) / ((mx * mx + my * my + c) * (vx + vy + c))
+    return m, vx, vy, cxy
+
+
+def oracle_qy(a, b, f):
+    s_ab, va, vb, _ = oracle_ssim_yang(a, b)
+    s_af = oracle_ssim_yang(a, f)[0]
+    s_bf = oracle_ssim_yang(b, f)[0]
+    with np.errstate(invalid="ignore"):
+        lam = va / (va + vb)
+    binmap = s_ab >= 0.75
+    q = (lam * s_af + (1 - lam) * s_bf) * binmap + np.maximum(s_af, s_bf) * (~binmap)
+    return q[~np.isnan(q)].mean()
+
+
+def oracle_qc(a, b, f):
+    s_af, _, _, caf = oracle_ssim_yang(a, f)
+    s_bf, _, _, cbf = oracle_ssim_yang(b, f)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mu = caf / (caf + cbf)
+        sim = mu * s_af + (1 - mu) * s_bf
+    sim[mu < 0] = 0
+    sim[mu > 1] = 1
+    return sim[~np.isnan(sim)].mean()
+
+
+def oracle_qw(a, b, f):
+    _, va, vb, _ = oracle_ssim_index(a, b)
+    both = (va + vb) == 0
+    va, vb = va + 0.5 * both, vb + 0.5 * both
+    lam = va / (va + vb)
+    s1 = oracle_ssim_index(f, a)[0]
+    s2 = oracle_ssim_index(f, b)[0]
+    cw = np.maximum(va, vb)
+    return np.sum(cw / cw.sum() * (lam * s1 + (1 - lam) * s2))
+
+
+def oracle_ms_ssim(x, y, levels=5):
+    weights = np.array([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
+    ds = np.ones((2, 2)) / 4
+    out = 1.0
+    for level in range(levels):
+        m, vx, vy, cxy = oracle_ssim_index(x, y)
+        c2 = (0.03 * 255) ** 2
+        cs = np.mean((2 * cxy + c2) / (vx + vy + c2))
+        if level < levels - 1:
+            out *= cs ** weights[level]
+            h, w = x.shape
+            x = filter2(ds, x, "valid")[0:h - 1:2, 0:w - 1:2]
+            y = filter2(ds, y, "valid")[0:h - 1:2, 0:w - 1:2]
+        else:
+            out *= np.mean(m) ** weights[level]
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# SSIM
+# ------------------------------------------------------------------------------------------------
+
+def test_ssim_hand_computed_constant_images():
+    a = np.full((16, 16), 100.0)
+    b = np.full((16, 16), 50.0)
+    f = np.full((16, 16), 200.0)
+    c1 = (0.01 * 255) ** 2
+    lum = lambda x, y: (2 * x * y + c1) / (x * x + y * y + c1)  # noqa: E731
+    expected = (lum(200, 100) + lum(200, 50)) / 2  # variances 0: contrast-structure term is 1
+    assert compute("SSIM", a, b, f) == pytest.approx(expected, rel=1e-12)
+    assert compute("SSIM", a, b, f, profile="vifb") == pytest.approx(2 * expected, rel=1e-12)
+    assert compute("SSIM", f, f, f) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_ssim_identities_and_symmetry():
+    a, b, f = triple()
+    for prof in ("default", "vifb", "tang", "cddfuse"):
+        top = 1.0 if conventions("SSIM", prof).get("aggregate", "mean") == "mean" else 2.0
+        assert compute("SSIM", a, a, a, profile=prof) == pytest.approx(top, abs=1e-6)
+        assert compute("SSIM", a, b, f, profile=prof) == pytest.approx(
+            compute("SSIM", b, a, f, profile=prof), rel=1e-12)
+
+
+def test_ssim_matches_literal_oracles():
+    a, b, f = triple((40, 52), seed=3)
+    want = np.mean([oracle_ssim_index(f, s)[0].mean() for s in (a, b)])
+    assert compute("SSIM", a, b, f) == pytest.approx(want, rel=1e-11)
+    assert compute("SSIM", a, b, f, profile="vifb") == pytest.approx(2 * want, rel=1e-11)
+    want_tang = np.mean([oracle_matlab_ssim(f, s) for s in (a, b)])
+    assert compute("SSIM", a, b, f, profile="tang") == pytest.approx(want_tang, rel=1e-10)
+
+
+def test_ssim_cddfuse_is_skimage_float32_bit_for_bit():
+    from skimage.metrics import structural_similarity
+    a, b, f = (x.astype(np.float32) for x in triple((48, 60), seed=5))
+    want = (structural_similarity(f, a, data_range=2) + structural_similarity(f, b, data_range=2))
+    got = compute("SSIM", a.astype(float), b.astype(float), f.astype(float), profile="cddfuse")
+    assert got == want
+
+
+def test_ssim_vifb_colour_rules():
+    a, b, f = triple((32, 40), seed=9)
+    vi = np.dstack([a, b, f])
+    fc = np.dstack([f, a, b])
+    # colour F: each channel against the same channel of VI (IR grey), averaged
+    per = np.mean([compute("SSIM", vi[:, :, c], b, fc[:, :, c], profile="vifb") for c in range(3)])
+    assert compute("SSIM", vi, b, fc, profile="vifb") == pytest.approx(per, rel=1e-12)
+    # grey F: VI reduced with MATLAB rgb2gray (uint8) first
+    from bench.metrics.matlab import rgb2gray
+    want = compute("SSIM", rgb2gray(vi), b, f, profile="vifb")
+    assert compute("SSIM", vi, b, f, profile="vifb") == pytest.approx(want, rel=1e-12)
+
+
+def test_ssim_profiles_differ_as_documented():
+    a, b, f = triple((64, 64), seed=11)
+    d = compute("SSIM", a, b, f)
+    assert compute("SSIM", a, b, f, profile="vifb") == pytest.approx(2 * d, rel=1e-12)  # sum
+    t = compute("SSIM", a, b, f, profile="tang")
+    assert t != d and abs(t - d) < 0.05  # replicate-padded full map vs 'valid': close, not equal
+    c = compute("SSIM", a, b, f, profile="cddfuse")
+    c255 = compute("SSIM", a, b, f, profile="cddfuse", data_range=255.0)
+    assert c < c255  # data_range 2 makes C1, C2 negligible
+    assert compute("SSIM", a, b, f, profile="tang", data_range=1.0) < t
+
+
+# ------------------------------------------------------------------------------------------------
+# MS-SSIM
+# ------------------------------------------------------------------------------------------------
+
+def test_ms_ssim_matches_oracle_and_identity():
+    a, b, f = triple((181, 197), seed=2)  # odd sizes: trailing row/column dropped when halving
+    want = np.mean([oracle_ms_ssim(f, s) for s in (a, b)])
+    assert compute("MS-SSIM", a, b, f) == pytest.approx(want, rel=1e-10)
+    assert compute("MS-SSIM", a, a, a) == pytest.approx(1.0, abs=1e-12)
+    assert compute("MS-SSIM", a, b, f, aggregate="sum") == pytest.approx(2 * want, rel=1e-10)
+    with pytest.raises(ValueError, match="at least 176 x 176"):
+        compute("MS-SSIM", a[:100], b[:100], f[:100])
+
+
+def test_ms_ssim_is_not_tangs_ms_ssim():
+    a, b, f = triple((180, 180), seed=4)
+    assert compute("MS_SSIM", a, b, f, profile="tang") == compute("MEF-SSIM", a, b, f,
+                                                                    profile="tang")
+    assert compute("MS_SSIM", a, b, f) == compute("MS-SSIM", a, b, f)
+
+
+# ------------------------------------------------------------------------------------------------
+# MEF-SSIM
+# ------------------------------------------------------------------------------------------------
+
+def test_mef_ssim_single_scale_matches_per_pixel_oracle():
+    a, b, f = triple((23, 29), seed=12)
+    b[:12, :14] = 77.0  # a constant patch in one source
+    a[15:, 18:] = 0.0  # and a constant patch in the other
+    f[:6, :] = 30.0
+    got = mef_ssim_value([a, b], f, levels=1)
+    assert got == pytest.approx(oracle_mef_ssim([a, b], f), rel=1e-10)
+    # three sources work the same way
+    c = smooth((23, 29), 40)
+    assert mef_ssim_value([a, b, c], f, levels=1) == pytest.approx(
+        oracle_mef_ssim([a, b, c], f), rel=1e-10)
+
+
+def test_mef_ssim_three_scales_matches_oracle():
+    a, b, f = triple((45, 47), seed=13)  # odd sizes: 'symmetric' padding when halving
+    want = oracle_mef_ms_ssim([a, b], f)
+    for prof in ("default", "tang", "mefb"):
+        assert compute("MEF-SSIM", a, b, f, profile=prof) == pytest.approx(want, rel=1e-10)
+    assert compute("MEF-SSIM", a, b, f) == pytest.approx(compute("MEF-SSIM", b, a, f), rel=1e-12)
+    assert compute("MEF-SSIM", a, a, a) == pytest.approx(1.0, abs=2e-3)
+
+
+def test_mef_ssim_mefb_reduces_colour_with_rgb2gray():
+    from bench.metrics.matlab import rgb2gray
+    a, b, f = triple((48, 48), seed=14)
+    ca, cb, cf = np.dstack([a, b, f]), np.dstack([b, f, a]), np.dstack([f, a, b])
+    want = compute("MEF-SSIM", rgb2gray(ca), rgb2gray(cb), rgb2gray(cf), profile="mefb")
+    assert compute("MEF-SSIM", ca, cb, cf, profile="mefb") == pytest.approx(want, rel=1e-12)
+
+
+# ------------------------------------------------------------------------------------------------
+# Qy, Qc, Qw
+# ------------------------------------------------------------------------------------------------
+
+def test_qy_qc_qw_match_literal_oracles():
+    a, b, f = triple((30, 37), seed=21)
+    a[:10, :10] = 0.0  # zero patches: exact zero variance in MATLAB too -> lambda 0/0 dropped
+    b[:10, :10] = 0.0
+    assert compute("Qy", a, b, f, profile="mefb") == pytest.approx(oracle_qy(a, b, f), rel=1e-9)
+    assert compute("Qc", a, b, f, profile="mefb") == pytest.approx(oracle_qc(a, b, f), rel=1e-9)
+    assert compute("Qw", a, b, f) == pytest.approx(oracle_qw(a, b, f), rel=1e-10)
+
+
+def test_qw_mefb_is_the_weighted_index_of_edge_maps():
+    from bench.metrics.structural import _edge_magnitude
+    a, b, f = triple((40, 44), seed=22)
+    edges = [_edge_magnitude(x) for x in (a, b, f)]
+    prewitt = np.array([[1.0, 0, -1], [1, 0, -1], [1, 0, -1]])
+    gx = filter2(prewitt, a, "same")
+    gy = filter2(prewitt.T, a, "same")
+    assert np.allclose(edges[0], np.sqrt(gx * gx + gy * gy), atol=1e-12)
+    assert compute("Qw", a, b, f, profile="mefb") == pytest.approx(oracle_qw(*edges), rel=1e-10)
+    assert compute("Qw", a, b, f, profile="mefb") != compute("Qw", a, b, f)
+
+
+def test_q_indices_identity_and_symmetry():
+    a, b, f = triple((40, 40), seed=23)
+    for name in ("Qy", "Qc", "Qw"):
+        assert compute(name, a, a, a) == pytest.approx(1.0, abs=1e-12), name
+    assert compute("Qy", a, b, f) == pytest.approx(compute("Qy", b, a, f), rel=1e-12)
+    # Qc is not symmetric: where the covariances with F have opposite signs, mu < 0 scores 0 and
+    # mu > 1 scores 1, and swapping the sources swaps those two cases (as in Liu's code)
+    assert compute("Qc", a, b, f) != pytest.approx(compute("Qc", b, a, f), rel=1e-6)
+    assert compute("Qw", a, b, f) == pytest.approx(compute("Qw", b, a, f), rel=1e-12)
+
+
+def test_mefb_red_channel_rule():
+    a, b, f = triple((32, 32), seed=24)
+    fc = np.dstack([f, a, b])
+    for name in ("Qy", "Qc", "Qw", "VIFF"):
+        if name == "VIFF":
+            a2, b2, f2 = (np.kron(x, np.ones((2, 2))) for x in (a, b, f))
+            fc2 = np.dstack([f2, a2, b2])
+            assert compute(name, a2, b2, fc2, profile="mefb") == compute(name, a2, b2, f2,
+                                                                         profile="mefb")
+            continue
+        # grey sources, colour F: MEFB scores F's red channel only
+        assert compute(name, a, b, fc, profile="mefb") == compute(name, a, b, f, profile="mefb")
+
+
+# ------------------------------------------------------------------------------------------------
+# reference-based metrics
+# ------------------------------------------------------------------------------------------------
+
+def test_reference_metrics_known_values():
+    gt = smooth((32, 40), 30)
+    f = gt + 1.0
+    want = 20 * math.log10(255)  # MSE = 1
+    assert compute("PSNR_gt", None, None, f, gt=gt) == pytest.approx(want, rel=1e-12)
+    assert compute("MAE_gt", None, None, f, gt=gt) == pytest.approx(1.0)
+    assert compute("SSIM_gt", None, None, gt, gt=gt) == pytest.approx(1.0, abs=1e-12)
+    want = oracle_ssim_index(f, gt)[0].mean()
+    assert compute("SSIM_gt", None, None, f, gt=gt) == pytest.approx(want, rel=1e-11)
+    with pytest.raises(MetricUndefined, match="infinite"):
+        compute("PSNR_gt", None, None, gt, gt=gt)
+    with pytest.raises(ValueError, match="ground-truth"):
+        compute("PSNR_gt", None, None, f)
+
+
+# ------------------------------------------------------------------------------------------------
+# edge cases: a finite value or a clear error, never a crash or a NaN
+# ------------------------------------------------------------------------------------------------
+
+STRUCTURAL = [("SSIM", p) for p in ("default", "vifb", "tang", "cddfuse")] + [
+    ("MS-SSIM", "default"), ("MEF-SSIM", "default"), ("MEF-SSIM", "tang"), ("MEF-SSIM", "mefb"),
+    ("Qy", "mefb"), ("Qc", "mefb"), ("Qw", "default"), ("Qw", "mefb"),
+    ("PSNR_gt", "default"), ("SSIM_gt", "default"), ("MAE_gt", "default")]
+
+
+def edge_cases():
+    a, b, f = triple((60, 70), seed=31)
+    const = np.full((60, 70), 128.0)
+    binary = np.where(a > 127, 255.0, 0.0)
+    near_binary = np.where(b > 127, 254.0, 1.0)
+    small = [x[:16, :16] for x in (a, b, f)]
+    odd = triple((197, 181), seed=32)
+    return {
+        "constant": (const, const, const),
+        "constant-sources": (const, const + 20, f),
+        "near-binary": (binary, near_binary, np.round((binary + near_binary) / 2)),
+        "16x16": tuple(small),
+        "odd-size": odd,
+        "zero-fused": (a, b, np.zeros_like(f)),
+    }
+
+
+# (metric, profile, case) -> expected: "value" or an error-message fragment
+EXPECTED_ERRORS = {
+    ("MS-SSIM", "16x16"): "at least 176",
+    ("MS-SSIM", "constant"): "at least 176",
+    ("MS-SSIM", "constant-sources"): "at least 176",
+    ("MS-SSIM", "near-binary"): "at least 176",
+    ("MS-SSIM", "zero-fused"): "at least 176",
+    ("MEF-SSIM", "16x16"): "at least 44",
+    ("Qy", "constant"): "not defined",
+    ("Qy", "constant-sources"): "not defined",
+    ("Qc", "constant"): "not defined",
+    ("Qc", "constant-sources"): "not defined",
+    ("Qc", "zero-fused"): "not defined",
+    ("PSNR_gt", "constant"): "infinite",
+}
+
+
+@pytest.mark.parametrize("metric,profile", STRUCTURAL)
+def test_edge_cases_give_a_value_or_a_clear_error(metric, profile):
+    for case, (a, b, f) in edge_cases().items():
+        gt = a  # reference metrics: the first source as ground truth
+        want = EXPECTED_ERRORS.get((metric, case))
+        if want is None:
+            v = compute(metric, a, b, f, profile=profile, gt=gt)
+            assert isinstance(v, float) and math.isfinite(v), (metric, profile, case, v)
+        else:
+            with pytest.raises(ValueError, match=want):
+                compute(metric, a, b, f, profile=profile, gt=gt)
+
+
+def test_undefined_is_a_metric_undefined():
+    c = np.full((30, 30), 9.0)
+    with pytest.raises(MetricUndefined, match="sources are constant"):
+        compute("Qy", c, c, c)
+    with pytest.raises(MetricUndefined, match="no covariance"):
+        compute("Qc", *triple((30, 30))[:2], np.zeros((30, 30)))
+
+
+def test_metrics_are_registered_with_documentation():
+    from bench.registry import METRICS
+    for name in ("SSIM", "MS-SSIM", "MEF-SSIM", "Qy", "Qc", "Qw", "PSNR_gt", "SSIM_gt", "MAE_gt"):
+        e = METRICS.get(name)
+        assert e.meta["direction"] in ("higher", "lower") and e.obj.__doc__
+        assert "default" in e.meta["conventions"]
+    assert METRICS.get("mef_ssim").name == "MEF-SSIM"
+    assert METRICS.get("metricYang").name == "Qy"
+    assert METRICS.get("psnr-gt").meta["needs"] == ("gt", "fused")
+    assert METRICS.get("MAE_gt").meta["direction"] == "lower"
+
+
+# ------------------------------------------------------------------------------------------------
+# calibration against the toolkits' own numbers
+# ------------------------------------------------------------------------------------------------
+
+@pytest.mark.shared_data
+def test_metrics_md_section_5_4_fight_adf(shared_data):
+    from tests.vifb_reference import triple as vifb_triple
+    ir, vi, f = vifb_triple(shared_data, "fight", "ADF")
+    assert compute("SSIM", vi, ir, f, profile="vifb") == pytest.approx(1.4988, abs=1e-4)
+    assert compute("SSIM", ir, vi, f, profile="cddfuse") == pytest.approx(0.954, abs=5e-4)
+    assert compute("SSIM", ir, vi, f, profile="cddfuse", data_range=255.0) == pytest.approx(
+        1.477, abs=5e-4)
+    # METRICS.md's "tang 0.472" is MATLAB ssim with range 1 on 0..255 doubles; Tang's code passes
+    # im2double images (range [0,1]), which is L = 255 on our planes: 0.754.
+    assert compute("SSIM", ir, vi, f, profile="tang", data_range=1.0) == pytest.approx(
+        0.472, abs=5e-4)
+    assert compute("SSIM", ir, vi, f, profile="tang") == pytest.approx(0.7544, abs=1e-4)
+
+
+@pytest.mark.shared_data
+def test_vifb_ssim_all_273_triples(shared_data):
+    from tests.vifb_reference import reference_rows, triple as vifb_triple, within_tolerance
+    rows = [r for r in reference_rows(shared_data) if r[2] == "Ssim"]
+    assert len(rows) == 273
+    worst, bad = 0.0, []
+    for scene, method, _, stored in rows:
+        ir, vi, f = vifb_triple(shared_data, scene, method)
+        ours = compute("SSIM", vi, ir, f, profile="vifb")  # VIFB passes VI first
+        worst = max(worst, abs(ours - stored) / abs(stored))
+        if not within_tolerance(ours, stored):
+            bad.append((scene, method, ours, stored))
+    print(f"VIFB SSIM: worst relative deviation {worst:.2e} over {len(rows)} triples")
+    assert not bad, bad[:5]
+
+
+def test_ms_ssim_ivif_zoo_options_match_a_torch_oracle():
+    """IVIF_ZOO's MS-SSIM: 'valid' Gaussian 11/1.5, avg_pool2d(2, padding=size % 2) between
+    scales (zero padding counted), cs and the last SSIM clipped at 0, images x255 with
+    data_range 255 (= data_range 1 on 0..255), summed over the sources."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    a, b, f = triple((199, 181), seed=41)
+    w1 = torch.tensor(fspecial_gaussian((11, 1), 1.5)[:, 0])
+
+    def gfilt(x):
+        x = F.conv2d(x, w1.view(1, 1, 11, 1))
+        return F.conv2d(x, w1.view(1, 1, 1, 11))
+
+    def msssim(x, y):
+        x = torch.tensor(x * 255.0)[None, None]
+        y = torch.tensor(y * 255.0)[None, None]
+        weights = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333]
+        c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+        out = 1.0
+        for level, wt in enumerate(weights):
+            mx, my = gfilt(x), gfilt(y)
+            vx, vy = gfilt(x * x) - mx * mx, gfilt(y * y) - my * my
+            cxy = gfilt(x * y) - mx * my
+            cs = (2 * cxy + c2) / (vx + vy + c2)
+            if level < len(weights) - 1:
+                out *= max(float(cs.mean()), 0.0) ** wt
+                pad = [s % 2 for s in x.shape[2:]]
+                x, y = F.avg_pool2d(x, 2, padding=pad), F.avg_pool2d(y, 2, padding=pad)
+            else:
+                lum = (2 * mx * my + c1) / (mx * mx + my * my + c1)
+                out *= max(float((lum * cs).mean()), 0.0) ** wt
+        return out
+
+    want = msssim(f, a) + msssim(f, b)
+    got = compute("MS-SSIM", a, b, f, aggregate="sum", data_range=1.0, downsample="avgpool",
+                  nonnegative=True)
+    assert got == pytest.approx(want, rel=1e-9)
