@@ -26,7 +26,7 @@ def test_run_then_report(tmp_path, capsys):
     root = make_pairs(tmp_path / "d", n=3)
     out = tmp_path / "runs"
     assert main(["run", "--methods", "average,max", "--datasets", pairs_spec(root), "--out",
-                 str(out), "--workers", "0", "--no-progress"]) == 0
+                 str(out), "--workers", "0", "--no-progress", "--metrics", "EN,SD,SF"]) == 0
     printed = capsys.readouterr()
     assert "| average" in printed.out and "| max" in printed.out
     run_dir = next(out.glob("run-*"))

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses process groups 
 def bench_cmd(out: Path, data: Path, methods="slow,half") -> list[str]:
     return [sys.executable, "-m", "bench", "run", "--methods", methods, "--datasets",
             pairs_spec(data), "--plugins", "tests.plugins.faulty", "--workers", "2",
+            "--metrics", "EN,SD,SF",
             "--no-progress", "--out", str(out)]
 
 

@@ -12,8 +12,9 @@ from tests.fixtures import make_pairs, pairs_spec, save, smooth_image
 PLUGIN = ["tests.plugins.faulty"]
 
 
-def do_run(tmp_path, methods, datasets, workers=0, **kw):
-    cfg = RunConfig(methods=methods, datasets=datasets, workers=workers, plugins=PLUGIN, **kw)
+def do_run(tmp_path, methods, datasets, workers=0, metrics=("EN", "SD", "SF"), **kw):
+    cfg = RunConfig(methods=methods, datasets=datasets, workers=workers, plugins=PLUGIN,
+                    metrics=list(metrics) if metrics else None, **kw)
     result = run(cfg, home=tmp_path / "runs", progress=False, quiet=True)
     with Store(result.store_path) as st:
         return result, st.records(result.run_id)
