@@ -165,21 +165,28 @@ def _precomputed(job: FusionJob, sample: Sample, method, t0: float):
     return _ok(job, sample, time.perf_counter() - t0), link, sources
 
 
-def to_255(img: RawImage) -> np.ndarray:
-    """Integer samples -> float64 on the 0..255 scale (16-bit images are scaled, not clipped)."""
-    return img.data.astype(np.float64) * (255.0 / img.max_value)
+def to_255(img: RawImage, file_channels: bool = False) -> np.ndarray:
+    """Integer samples -> float64 on the 0..255 scale (16-bit images are scaled, not clipped).
+
+    file_channels: give an RGB-but-grey file back its three equal channels, as a toolkit that
+    reads files as stored sees it (see Profile.file_channels)."""
+    out = img.data.astype(np.float64) * (255.0 / img.max_value)
+    if file_channels and img.source_mode in ("RGB-grey", "RGBA-grey"):
+        out = np.repeat(out[:, :, None], 3, axis=2)
+    return out
 
 
 def _score_sample(job: FusionJob, sample: Sample, fused_path: Path,
                   sources: list[RawImage] | None) -> list[Record]:
-    from .metrics import compute_many
+    from .metrics import compute_many, get_profile
     from .registry import METRICS
     try:
-        fused = to_255(read_image(fused_path))
+        keep = get_profile(job.profile).file_channels
+        fused = to_255(read_image(fused_path), keep)
         if sources is None:
             sources = read_sources(sample)
-        srcs = [to_255(s) for s in sources]
-        gt = to_255(read_image(sample.gt)) if sample.gt is not None else None
+        srcs = [to_255(s, keep) for s in sources]
+        gt = to_255(read_image(sample.gt), keep) if sample.gt is not None else None
     except Exception as exc:
         return [_record(job, sample, m, None, job.profile, False, _reason(exc)) for m in job.metrics]
     out: list[Record] = []

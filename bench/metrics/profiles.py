@@ -16,8 +16,18 @@ Profiles:
 - vifb: VIFB/MEFB MATLAB (xingchenzhang/VIFB): metrics per RGB channel, averaged; grey images
   are replicated to three channels when another image of the triple is colour.
 - mefb: MEFB MATLAB (xingchenzhang/MEFB).
-- tang: Linfeng Tang's Evaluation-for-Image-Fusion MATLAB toolkit: `rgb2gray` on uint8 images.
+- tang: Linfeng Tang's Evaluation-for-Image-Fusion MATLAB toolkit as published
+  (Linfeng-Tang/Image-Fusion `General Evaluation Metric/Evaluation` @ 53f5542, identical to the
+  SeAFusion copy): `rgb2gray` on uint8 images, then `analysis_Reference`. Reproduced as the code
+  runs, bugs included: SD on uint8 (saturating `F - mean`), SF on im2double images, "SSIM" is
+  single-scale MEF-SSIM (the `ssim` lines are commented out), VIF on uint8 products, MI's `Hab`
+  joining levels 254 and 255. Its Nabf call is in the correct order in this code; the swapped
+  call other copies make is available as `tang_swapped_arguments=True` only.
 - cddfuse: CDDFuse `utils/Evaluator.py`: grey = round(0.299 R + 0.587 G + 0.114 B) in float32.
+- liu: Z. Liu's imageFusionMetrics (Liu et al., TPAMI 2012 survey code): grey images.
+
+`file_channels`: the toolkit reads images as stored, so an RGB-but-grey file is three channels
+to it (the runner passes such files as H x W x 3 under these profiles).
 """
 from __future__ import annotations
 
@@ -96,6 +106,7 @@ class Profile:
     description: str
     metrics: tuple[str, ...] = ()
     aliases: dict[str, str] = field(default_factory=dict)
+    file_channels: bool = False
 
     def planes(self, images: list, rule: str | None = None) -> list[tuple]:
         """(a, b, f[, gt]) as float64 0..255 -> list of grey tuples to evaluate and average."""
@@ -115,6 +126,8 @@ MEFB_METRICS = ("CE", "EN", "FMI_edge", "NMI", "PSNR", "QNCIE", "TE", "AG", "EI"
 TANG_METRICS = ("EN", "SF", "SD", "PSNR", "MSE", "MI", "VIF", "AG", "CC", "SCD", "Qabf", "Nabf",
                 "SSIM", "MEF-SSIM", "FMI_pixel", "FMI_dct", "FMI_w")
 CDDFUSE_METRICS = ("EN", "SD", "SF", "MI", "SCD", "VIF", "Qabf", "SSIM", "AG", "CC", "PSNR", "MSE")
+LIU_METRICS = ("Qabf", "Qcb", "Qcv", "Qc", "Qy", "Qp", "Qw", "Qs", "Qsf", "NMI", "TE", "TE_nava",
+               "QNCIE")
 DEFAULT_METRICS = ("EN", "SD", "SF", "AG", "MI", "CC", "SCD", "PSNR", "SSIM", "MS-SSIM", "VIF",
                    "Qabf", "Nabf")
 
@@ -126,18 +139,23 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("vifb", "per-channel",
             "VIFB MATLAB toolkit: per-RGB-channel metrics averaged; MI in nats on min-max "
             "normalised images, SSIM summed over sources, its 'mse' inside PSNR and RMSE, SF with "
-            "channels folded side by side", VIFB_METRICS),
+            "channels folded side by side", VIFB_METRICS, file_channels=True),
     Profile("mefb", "per-channel", "MEFB MATLAB toolkit (multi-exposure benchmark)",
-            MEFB_METRICS, aliases={"VIF": "VIFF", "FMI": "FMI_edge"}),
+            MEFB_METRICS, aliases={"VIF": "VIFF", "FMI": "FMI_edge"}, file_channels=True),
     Profile("tang", "rgb2gray",
-            "Tang's Evaluation-for-Image-Fusion MATLAB toolkit: rgb2gray on uint8, MI in bits, "
-            "SSIM mean with MATLAB's data range 1, PSNR + 48.13 dB scale mix, VIF summed, "
-            "'MS_SSIM' = MEF-SSIM, 'FMI_pixel' edge-based", TANG_METRICS,
-            aliases={"MS_SSIM": "MEF-SSIM"}),
+            "Tang's Evaluation-for-Image-Fusion MATLAB toolkit as published: rgb2gray on uint8, MI "
+            "in bits, PSNR with the +48.13 dB scale mix, VIF summed on uint8 products, 'SSIM' = "
+            "single-scale MEF-SSIM, 'MS_SSIM' = MEF-SSIM, 'FMI_pixel' edge-based, SD on uint8 "
+            "(saturating), SF on [0,1]", TANG_METRICS,
+            aliases={"MS_SSIM": "MEF-SSIM"}, file_channels=True),
     Profile("cddfuse", "cddfuse-gray",
             "CDDFuse utils/Evaluator.py: rounded float32 BT.601 grey, MI in nats, SSIM summed with "
             "skimage<=0.19's data_range=2, PSNR peak = max(F), 'VIFF' = pixel VIF sum",
             CDDFUSE_METRICS, aliases={"VIFF": "VIF"}),
+    Profile("liu", "rgb2gray",
+            "Z. Liu's imageFusionMetrics MATLAB code (metricXydeas, metricChenBlum, metricChen, "
+            "metricCvejic, metricYang, metricZhao, metricPeilla, metricMI, metricWang, "
+            "metricZheng) on grey images", LIU_METRICS),
 )}
 
 
