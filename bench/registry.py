@@ -85,6 +85,12 @@ class Registry:
             raise RegistryError(f"{self.kind} '{name}' is missing metadata: {', '.join(missing)}")
         if not replace and (key in self._entries or key in self._aliases or key in self._groups):
             raise RegistryError(f"{self.kind} '{name}' is already registered")
+        clashes = [a for a in aliases
+                   if (a.lower() in self._entries and a.lower() != key)
+                   or self._aliases.get(a.lower(), key) != key]
+        if clashes and not replace:
+            raise RegistryError(f"{self.kind} '{name}': alias(es) {', '.join(clashes)} already "
+                                "name another entry")
         entry = Entry(name=name, obj=obj, meta=dict(meta))
         self._entries[key] = entry
         for alias in aliases:

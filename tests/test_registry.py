@@ -62,3 +62,11 @@ def test_suite_registries_have_the_harness_entries():
     assert {"fusion", "detect", "segment"} <= set(TASKS.names())
     names, notes = METHODS.expand(["baselines"], {"task": "mef"})
     assert names == ["average", "max"] and "issue #5" in notes[0]
+
+
+def test_alias_clashes_are_refused():
+    reg = make()
+    with pytest.raises(RegistryError, match="alias"):
+        reg.add("gamma", 1, tasks=set(), aliases=("a",))  # 'a' already means Alpha
+    with pytest.raises(RegistryError, match="alias"):
+        reg.add("delta", 1, tasks=set(), aliases=("beta",))
