@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--datasets", type=_csv, default=["samples"],
                    help="dataset specs NAME[:ROOT][?k=v], comma-separated (default: samples)")
     r.add_argument("--tasks", type=_csv, default=["fusion"], help="fusion, detect, segment")
-    r.add_argument("--metrics", type=_csv, default=None, help="default: every default metric")
+    r.add_argument("--metrics", type=_csv, default=None,
+                   help="metric names, or 'all'; default: the profile's toolkit set")
     r.add_argument("--profile", default="default", help="metric convention profile")
     r.add_argument("--limit", type=int, default=None, help="at most N samples per dataset")
     r.add_argument("--workers", type=int, default=None,

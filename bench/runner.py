@@ -89,12 +89,12 @@ def run(config: RunConfig, home: Path | None = None, run_id: str | None = None,
         progress: bool = True, quiet: bool = False) -> RunResult:
     import methods  # noqa: F401  (registers built-in methods)
     import tasks  # noqa: F401  (registers downstream tasks)
-    from .metrics import default_metrics, get_profile
+    from .metrics import get_profile
 
     import_plugins(config.plugins)
     home = Path(home) if home else paths.home()
     get_profile(config.profile)
-    metric_names = [METRICS.get(m).name for m in (config.metrics or default_metrics(config.profile))]
+    metric_names = metric_selection(config.metrics, config.profile)
     datasets, load_failures, notes = _open_datasets(config)
     fingerprints = {d.name: d.fingerprint() for d in datasets}
     run_id = run_id or config.run_id(fingerprints)
@@ -221,6 +221,17 @@ def _jobs(plan, store: Store, run_id: str, metric_names: list[str], config: RunC
                                   pending[i:i + size], metrics, config.profile, cache_root,
                                   str(run_dir), phases=phases))
     return jobs
+
+
+def metric_selection(requested: list[str] | None, profile: str) -> list[str]:
+    """--metrics as given; none: the profile's toolkit set; 'all': every registered metric."""
+    from .metrics import default_metrics
+    if not requested:
+        return default_metrics(profile)
+    if [m.lower() for m in requested] == ["all"]:
+        return [e.name for e in METRICS]
+    from .metrics import resolve
+    return [resolve(m, profile)[0].name for m in requested]
 
 
 def metrics_for(ds: Dataset, names: list[str]) -> list[str]:

@@ -242,3 +242,22 @@ def test_run_identity_follows_arguments_and_data(tmp_path):
     changed, _ = do_run(tmp_path, ["average"], [pairs_spec(root)])
     assert first.run_id == again.run_id
     assert len({first.run_id, other_args.run_id, changed.run_id}) == 3
+
+
+def test_metric_selection_default_all_and_profile_names(tmp_path):
+    from bench.metrics import default_metrics
+    from bench.runner import metric_selection
+    from bench.registry import METRICS
+    assert metric_selection(None, "tang") == default_metrics("tang")
+    assert metric_selection(["all"], "default") == METRICS.names()
+    assert metric_selection(["ms_ssim"], "tang") == ["MEF-SSIM"]
+    assert metric_selection(["ms_ssim"], "default") == ["MS-SSIM"]
+
+
+def test_every_metric_is_recorded_with_metrics_all(tmp_path):
+    from bench.registry import METRICS
+    _, recs = do_run(tmp_path, ["average"], ["samples/mff"], metrics=["all"], limit=1)
+    names = {r.metric for r in recs} - {"fuse"}
+    assert names == set(METRICS.names())  # samples/mff has ground truth: gt metrics included
+    ok = {r.metric for r in recs if r.ok} - {"fuse"}
+    assert ok == names, [(r.metric, r.reason) for r in recs if not r.ok]
