@@ -1,4 +1,4 @@
-"""Spatial, correlation and error metrics: SD, SF, AG, EI, CC, SCD, MSE, RMSE, PSNR.
+"""Spatial, correlation and error metrics: SD, SF, AG, EI, Qsf, CC, SCD, MSE, RMSE, PSNR.
 
 Checked against
 - closed-form values on small arrays and identities;
@@ -6,7 +6,8 @@ Checked against
   21 scenes, profile vifb);
 - METRICS.md 5.4 (fight/ADF under the cddfuse and tang conventions);
 - GNU Octave running the reference code (tests/fixtures/metric_reference/values.json, where
-  present), including Tang's older SeAFusion toolkit through the legacy options;
+  present): VIFB, MEFB, Tang's published toolkit (its uint8 SD and [0, 1] SF included) and
+  Z. Liu's imageFusionMetrics (Qsf);
 - the edge cases of the metrics contract.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from bench.metrics import MetricUndefined, compute, conventions
 from bench.metrics.profiles import PROFILES
 
-METRICS = ["SD", "SF", "AG", "EI", "CC", "SCD", "MSE", "RMSE", "PSNR"]
+METRICS = ["SD", "SF", "AG", "EI", "Qsf", "CC", "SCD", "MSE", "RMSE", "PSNR"]
 DB255 = 20 * math.log10(255)
 
 
@@ -42,7 +43,7 @@ def triple(shape=(48, 64), seed=0):
 
 def test_registered_with_metadata():
     from bench.registry import METRICS as REG
-    fam = {"SD": "spatial", "SF": "spatial", "AG": "spatial", "EI": "spatial",
+    fam = {"SD": "spatial", "SF": "spatial", "AG": "spatial", "EI": "spatial", "Qsf": "spatial",
            "CC": "correlation", "SCD": "correlation", "MSE": "error", "RMSE": "error",
            "PSNR": "error"}
     for name, family in fam.items():
@@ -53,10 +54,12 @@ def test_registered_with_metadata():
         assert REG.get(alias).name == name
     assert REG.get("MSE").meta["direction"] == "lower" == REG.get("RMSE").meta["direction"]
     assert REG.get("SD").meta["needs"] == ("fused",)
+    assert REG.get("Qsf").meta["needs"] == ("sources", "fused")
+    assert REG.get("rSFe").name == "Qsf" and REG.get("zheng").name == "Qsf"
     for prof, names in (("vifb", ["PSNR", "AG", "EI", "SD", "SF", "RMSE"]),
                         ("tang", ["SF", "SD", "PSNR", "MSE", "AG", "CC", "SCD"]),
                         ("cddfuse", ["SD", "SF", "SCD", "AG", "CC", "PSNR", "MSE"]),
-                        ("mefb", ["PSNR", "AG", "EI", "SD", "SF"])):
+                        ("mefb", ["PSNR", "AG", "EI", "SD", "SF"]), ("liu", ["Qsf"])):
         for name in names:
             assert prof in REG.get(name).meta["conventions"], (prof, name)
 
@@ -71,14 +74,20 @@ def test_sd_known_values():
     assert compute("SD", f, f, np.full((2, 2), 3.0)) == 0.0
 
 
-def test_sd_legacy_tang_uint8_saturation():
-    # mean 2.5: deviations -2.5, -0.5, 0.5, 2.5 -> uint8 0, 0, 1, 3 (MATLAB rounds halves up)
+def test_sd_tang_uint8_saturation():
+    # Tang's toolkit: SD_evaluation on the uint8 image. mean 2.5: deviations -2.5, -0.5, 0.5,
+    # 2.5 -> uint8 0, 0, 1, 3 (MATLAB rounds halves away from zero, negatives saturate to 0)
     f = np.array([[0.0, 2.0], [3.0, 5.0]])
+    assert compute("SD", f, f, f, profile="tang") == pytest.approx(math.sqrt(10 / 4))
     assert compute("SD", f, f, f, uint8_saturation=True) == pytest.approx(math.sqrt(10 / 4))
+    assert compute("SD", f, f, f) == pytest.approx(math.sqrt(13 / 4))  # the true SD
     # squares cap at 255: one pixel 100 above the mean of an otherwise flat image
     g = np.zeros((1, 101))
     g[0, 0] = 101.0  # mean 1, deviation 100 -> 10000 -> 255
-    assert compute("SD", g, g, g, uint8_saturation=True) == pytest.approx(math.sqrt(255 / 101))
+    assert compute("SD", g, g, g, profile="tang") == pytest.approx(math.sqrt(255 / 101))
+    # the input is taken as uint8 first (MATLAB round, clip)
+    assert compute("SD", f + 0.4, f, f + 0.4, profile="tang") == pytest.approx(math.sqrt(10 / 4))
+    assert conventions("SD", "tang") == {"uint8_saturation": True}
 
 
 def test_sf_known_values_and_divisors():
@@ -87,6 +96,8 @@ def test_sf_known_values_and_divisors():
     assert compute("SF", f, f, f, profile="vifb") == pytest.approx(math.sqrt(2 / 4 + 8 / 4))
     assert compute("SF", f, f, f, profile="mefb") == compute("SF", f, f, f, profile="vifb")
     assert compute("SF", f, f, f, scale=1 / 255) == pytest.approx(math.sqrt(5) / 255)
+    # Tang's toolkit: SF_evaluation on the im2double image
+    assert compute("SF", f, f, f, profile="tang") == pytest.approx(math.sqrt(5) / 255)
     with pytest.raises(ValueError, match="at least 2 x 2"):
         compute("SF", np.zeros((1, 5)), np.zeros((1, 5)), np.zeros((1, 5)))
 
@@ -132,6 +143,30 @@ def test_ei_known_values():
     want = (2 * 4 + 4 * 8) / 6
     assert compute("EI", f, f, f) == pytest.approx(want)
     assert compute("EI", f, f, np.full((4, 6), 9.0)) == 0.0
+
+
+def test_qsf_known_values_and_identities():
+    wd = math.sqrt(2) / 2
+    # a horizontal unit ramp: every horizontal and diagonal difference is 1, vertical 0
+    f = np.tile(np.arange(5.0), (4, 1))
+    sf2 = (4 * 4 + 0 + wd * 3 * 4 + wd * 3 * 4) / 20
+    flat = np.zeros((4, 5))
+    # the reference takes the larger source difference: A = ramp, B flat -> SF_R = SF(ramp)
+    assert compute("Qsf", f, flat, f) == pytest.approx(0.0, abs=1e-15)
+    assert compute("Qsf", f, flat, 2 * f) == pytest.approx(1.0)  # twice the activity
+    assert compute("Qsf", f, flat, flat + 7) == -1.0  # no activity at all
+    assert compute("Qsf", f, flat, 0.5 * f) == pytest.approx(-0.5)
+    assert math.sqrt(sf2) == pytest.approx(math.sqrt((16 + 24 * wd) / 20))
+    a, b, g = triple((24, 30), seed=4)
+    v = compute("Qsf", a, b, g)
+    assert -1 < v < 0  # a blend has less activity than the larger source gradients
+    assert v == pytest.approx(compute("Qsf", b, a, g), rel=1e-12)
+    assert v == pytest.approx(compute("Qsf", 3 * a, 3 * b, 3 * g), rel=1e-12)  # scale-free
+    assert compute("Qsf", a, a, a) == pytest.approx(0.0, abs=1e-15)
+    assert compute("Qsf", a, b, g, profile="liu") == v
+    c = np.full((6, 6), 9.0)
+    with pytest.raises(MetricUndefined, match="both sources are constant"):
+        compute("Qsf", c, c + 1, a[:6, :6])
 
 
 def test_cc_and_scd_known_values():
@@ -189,10 +224,14 @@ def test_profiles_differ_where_the_toolkits_do():
         pytest.approx(40 * 50 / (39 * 49))
     assert compute("SF", a, b, f, profile="vifb") < compute("SF", a, b, f)  # divides by MN
     assert compute("RMSE", a, b, f, profile="vifb") < compute("RMSE", a, b, f) / 40
-    for name in ("SD", "CC", "SCD", "EI"):  # one formula everywhere on grey input
+    for name in ("SD", "CC", "SCD", "EI"):  # one formula everywhere on grey input (but Tang)
         vals = {round(compute(name, a, b, f, profile=p), 10) for p in PROFILES
-                if p in _conventions_of(name)}
+                if p in _conventions_of(name) and not (name == "SD" and p == "tang")}
         assert len(vals) == 1, name
+    # Tang's toolkit bugs: SD on uint8 (saturating, far below the true SD), SF on [0, 1]
+    assert compute("SD", a, b, f, profile="tang") < compute("SD", a, b, f) / 2
+    assert compute("SF", a, b, f, profile="tang") == pytest.approx(compute("SF", a, b, f) / 255,
+                                                                  rel=1e-12)
 
 
 def _conventions_of(name):
@@ -241,12 +280,14 @@ EXPECTED_ERRORS = {
     ("all_equal", "CC"): CORR, ("all_equal", "SCD"): CORR,
     ("all_equal", "PSNR"): "PSNR is infinite: F equals both sources",
     ("zero_fused", "CC"): CORR,
+    ("constant", "Qsf"): "both sources are constant",
+    ("all_equal", "Qsf"): "both sources are constant",
 }
 PROFILE_ERRORS = {("zero_fused", "PSNR", "cddfuse"): "all-zero fused image"}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-@pytest.mark.parametrize("profile", ["default", "vifb", "mefb", "tang", "cddfuse"])
+@pytest.mark.parametrize("profile", ["default", "vifb", "mefb", "tang", "cddfuse", "liu"])
 def test_edge_cases_give_a_value_or_a_clear_error(case, profile):
     a, b, f = CASES[case]
     for name in METRICS:
@@ -266,6 +307,7 @@ def test_edge_case_values():
     assert compute("MSE", a, b, f) == ((23 ** 2) + (51 ** 2)) / 2
     a, b, f = CASES["zero_fused"]
     assert compute("SD", a, b, f) == 0.0 and compute("EI", a, b, f) == 0.0
+    assert compute("Qsf", a, b, f) == -1.0 and compute("SD", a, b, f, profile="tang") == 0.0
     # SCD is defined for an all-zero F: corr(-B, A) + corr(-A, B)
     assert compute("SCD", a, b, f) == pytest.approx(-2 * np.corrcoef(a.ravel(), b.ravel())[0, 1])
     assert conventions("PSNR", "cddfuse") == {"form": "cddfuse"}
@@ -298,11 +340,6 @@ def test_vifb_calibration_spatial_and_error_metrics(shared_data):
 # ------------------------------------------------------------------------------------------------
 
 REF = Path(__file__).parent / "fixtures" / "metric_reference"
-# The reference run executed Tang's older SeAFusion Evaluation/analysis_Reference.m, whose SD
-# (uint8 arithmetic) and SF (im2double input) differ from the float version of
-# Evaluation-for-Image-Fusion that the `tang` profile reproduces; the legacy options reproduce
-# that version.
-LEGACY_TANG = {"SD": {"uint8_saturation": True}, "SF": {"scale": 1 / 255}}
 
 
 def test_octave_reference_values_spatial_and_error_metrics():
@@ -324,9 +361,7 @@ def test_octave_reference_values_spatial_and_error_metrics():
             continue
         a, b, f = load(r["triple"])
         x, y = (a, b) if r["order"] == "ab" else (b, a)
-        opts = dict(r["options"])
-        if r["toolkit"] == "tang":
-            opts.update(LEGACY_TANG.get(r["metric"], {}))
+        opts = dict(r["options"])  # Tang's uint8 SD and [0, 1] SF are its profile's conventions
         if r["triple"] == "gen_constant" and r["metric"] in ("CC", "SCD"):
             # the toolkit divides 0 by 0 and returns rounding noise (8.8e14, 0); fusebench
             # raises MetricUndefined instead

@@ -1,8 +1,9 @@
 """Correlation metrics: CC and SCD.
 
 Re-implemented from the formulas and from the behaviour of the reference code as read (not
-copied): Tang's Evaluation-for-Image-Fusion CC_evaluation.m and analysis_SCD.m (also in
-Linfeng-Tang/SeAFusion Evaluation/ @d3ae78e) and CDDFuse's utils/Evaluator.py
+copied): Tang's published toolkit CC_evaluation.m and analysis_SCD.m (Linfeng-Tang/Image-Fusion
+`General Evaluation Metric/Evaluation` @53f5542 = SeAFusion Evaluation/ @d3ae78e; called on the
+im2double images, which neither correlation depends on) and CDDFuse's utils/Evaluator.py
 (Zhaozixiang1228/MMIF-CDDFuse @40de058). VIFB and MEFB do not compute them.
 
 A correlation with a constant image is 0/0: MetricUndefined says so instead of a NaN.
@@ -67,7 +68,7 @@ def scd(a, b, f) -> float:
     of each source's information the fused image carries beyond the other source. Sum over
     the two sources; each term -1..1, so -2..2; unitless, any data range.
 
-    Conventions: one formula everywhere (Tang analysis_SCD.m on the 0..255 doubles; CDDFuse
+    Conventions: one formula everywhere (Tang analysis_SCD.m on the im2double images; CDDFuse
     Evaluator.SCD). MetricUndefined when a source is constant or F - A (F - B) is constant
     (e.g. F equal to a source).
     """

@@ -8,9 +8,10 @@ read (not copied):
 - VIFB: xingchenzhang/VIFB metrics/metricsPsnr.m, metricsRmse.m @5d29ee7 and MEFB
   metrics/metricsPsnr.m @82014f4: their `mse(a, b)` is sqrt(sum((a - b).^2)) / (m n), i.e.
   sqrt(SSE) / MN = RMSE / sqrt(MN), not the mean squared error;
-- Tang: Evaluation-for-Image-Fusion PSNR_evaluation.m / MSE_evaluation.m (float version): the
-  images are divided by 255 (MSE on [0, 1]) but the PSNR peak stays 255, so its PSNR is the
-  true PSNR + 20 log10(255) = + 48.13 dB;
+- Tang: the published toolkit (Linfeng-Tang/Image-Fusion `General Evaluation Metric/
+  Evaluation` @53f5542 = SeAFusion Evaluation/ @d3ae78e): analysis_Reference.m calls
+  PSNR_evaluation.m / MSE_evaluation.m on the im2double images (MSE on [0, 1]) but the PSNR
+  peak stays 255, so its PSNR is the true PSNR + 20 log10(255) = + 48.13 dB;
 - CDDFuse: Zhaozixiang1228/MMIF-CDDFuse utils/Evaluator.py @40de058: MSE on 0..255 and PSNR
   with peak max(F).
 """

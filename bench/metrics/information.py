@@ -1,4 +1,4 @@
-"""Information-theoretic metrics: EN, CE, MI, NMI, QNCIE, TE and the FMI family.
+"""Information-theoretic metrics: EN, CE, MI, NMI, QNCIE, TE, TE_nava and the FMI family.
 
 Every metric is re-implemented from its formula and from the behaviour of the reference code as
 read (not copied); provenance is cited as repo/path@commit. The reference toolkits are
@@ -7,11 +7,13 @@ read (not copied); provenance is cited as repo/path@commit. The reference toolki
 - MEFB: xingchenzhang/MEFB metrics/*.m @82014f4 (its NMI, QNCIE and TE are Z. Liu's
   zhengliu6699/imageFusionMetrics metricMI.m / metricWang.m / tsallis.m with normalize1.m
   @d6f7f1a);
-- Tang: Linfeng-Tang/Evaluation-for-Image-Fusion (Evaluation_for_Single_Image.m @5d6c43a and the
-  float version of analysis_Reference.m it calls: IR first; EN and MI on the uint8 images, all
-  else on im2double(x) * 255; helper files as in Linfeng-Tang/SeAFusion Evaluation/ @d3ae78e,
-  whose older analysis_Reference.m fed uint8 / im2double images instead -- see the legacy
-  options of SD, SF and FMI);
+- Tang: the published toolkit, Linfeng-Tang/Image-Fusion `General Evaluation Metric/
+  Evaluation` @53f5542 (identical to Linfeng-Tang/SeAFusion Evaluation/ @d3ae78e), driven by
+  Linfeng-Tang/Evaluation-for-Image-Fusion Evaluation_for_Single_Image.m @5d6c43a: IR first,
+  rgb2gray on uint8 images; EN and MI on the uint8 images, FMI on im2double images;
+- Z. Liu's imageFusionMetrics: zhengliu6699/imageFusionMetrics @d6f7f1a (metricMI.m,
+  metricWang.m, tsallis.m, mutual_info.m, normalize1.m; Liu, Blasch, Xue, Zhao, Laganiere &
+  Wu, IEEE TPAMI 34(1), 2012);
 - CDDFuse: Zhaozixiang1228/MMIF-CDDFuse utils/Evaluator.py @40de058.
 
 Histogram-based metrics bin values on the 256 integer grey levels 0..255. The fused image and
@@ -233,7 +235,7 @@ def mutual_information(a, b, f, base: float | str = 2.0, normalise: str | None =
     - vifb: nats on min-max-normalised images, per RGB channel averaged (VIFB metricsMutinf.m
       @5d29ee7: `(a-min)/(max-min)`, `int16(a*255)+1`, `log`).
     - tang: bits on the uint8 rgb2gray images (MI_evaluation.m: entropy() of A, B, F and
-      Hab.m's joint entropies, log2, Evaluation-for-Image-Fusion analysis_Reference.m), with
+      Hab.m's joint entropies, log2, as the published analysis_Reference.m calls it), with
       uint8_joint_saturation=True: Hab.m indexes its 256 x 256 counter with `grey_matrix + 1`
       computed in uint8, which saturates 255 + 1 at 255, so levels 254 and 255 share a joint
       histogram row/column while the marginal entropies keep them apart (MI slightly higher;
@@ -270,6 +272,7 @@ def mutual_information(a, b, f, base: float | str = 2.0, normalise: str | None =
     conventions={
         "default": {},
         "mefb": {"constant": "error", "_colour": "mefb-loop-u8"},
+        "liu": {"constant": "error"},
     })
 def nmi(a, b, f, constant: str = "zero") -> float:
     """NMI = 2 [MI(A,F) / (H(A) + H(F)) + MI(B,F) / (H(B) + H(F))] (Hossny et al., Electron.
@@ -282,6 +285,8 @@ def nmi(a, b, f, constant: str = "zero") -> float:
     - mefb: MEFB metricsNMI.m @82014f4 (= imageFusionMetrics metricMI.m, sw=1): per RGB channel
       averaged, F's red channel when both sources are grey; a constant non-zero image raises
       MetricUndefined (normalize1 divides by zero and the MATLAB code fails).
+    - liu: imageFusionMetrics metricMI.m sw=1 on grey images (the code MEFB copied: same
+      values); a constant non-zero image raises MetricUndefined.
     - default: the same, but a constant image is normalised to zeros; a term whose entropies are
       both zero is 0.
     """
@@ -309,6 +314,7 @@ def _ncc(x: np.ndarray, y: np.ndarray) -> float:
     conventions={
         "default": {},
         "mefb": {"constant": "error", "_colour": "mefb-loop-u8"},
+        "liu": {"constant": "error"},
     })
 def qncie(a, b, f, constant: str = "zero") -> float:
     """QNCIE = 1 - H_R, H_R = -sum_k (r_k / 3) log_256(r_k / 3), r_k the eigenvalues of the
@@ -320,6 +326,7 @@ def qncie(a, b, f, constant: str = "zero") -> float:
     Conventions:
     - mefb: MEFB metricsQncie.m @82014f4: per RGB channel averaged, F's red channel when both
       sources are grey; a constant non-zero image raises MetricUndefined (normalize1).
+    - liu: imageFusionMetrics metricWang.m on grey images (MEFB's source; same values).
     - default: the same with constant images normalised to zeros.
     Eigenvalues that are 0 contribute 0 (the limit of r log r; MATLAB would give NaN); a
     clearly negative eigenvalue (R not positive semi-definite; MATLAB returns a complex
@@ -359,6 +366,7 @@ def _tsallis(x: np.ndarray, y: np.ndarray, q: float, transposed: bool) -> float:
     conventions={
         "default": {},
         "mefb": {"transposed_marginals": True, "constant": "error", "_colour": "mefb-loop-u8"},
+        "liu": {"transposed_marginals": True, "constant": "error"},
     })
 def tsallis_entropy(a, b, f, q: float = 1.85, transposed_marginals: bool = False,
                     constant: str = "zero") -> float:
@@ -375,12 +383,58 @@ def tsallis_entropy(a, b, f, q: float = 1.85, transposed_marginals: bool = False
       divides h(i,j) by im1_marg(i) im2_marg(j), so the two marginals are transposed relative
       to the joint histogram; reproduced with transposed_marginals=True. A constant non-zero
       image raises MetricUndefined (normalize1).
+    - liu: imageFusionMetrics metricMI.m sw=2 on grey images (MEFB's source, same tsallis.m:
+      transposed marginals; same values).
     - default: the textbook marginals P(x_i) P(f_j) (transposed_marginals=False), constant
       images normalised to zeros.
     """
     lf = normalize1(f, constant)
     return sum(_tsallis(normalize1(src, constant), lf, q, transposed_marginals)
                for src in (a, b)) + 0.0
+
+
+@register_metric(
+    "TE_nava", direction="higher", family="information",
+    aliases=("te-nava", "nava", "tsallis_nava", "mi_nava", "q_te_nava"),
+    description="Nava's normalised Tsallis mutual information [I_q(A,F) + I_q(B,F)] / "
+                "[H_A^q + H_B^q + I_q(A,B)], q = 0.43137, on normalize1'd images (Z. Liu's "
+                "metricMI sw=3)",
+    conventions={
+        "default": {},
+        "liu": {"transposed_marginals": True, "constant": "error"},
+    })
+def tsallis_nava(a, b, f, q: float = 0.43137, transposed_marginals: bool = False,
+                 constant: str = "zero") -> float:
+    """TE_nava = [I_q(A, F) + I_q(B, F)] / [H(A)^q + H(B)^q + I_q(A, B)], q = 0.43137 ("Nava's
+    constant"): the Tsallis mutual information of each source with F (as in TE, with this q)
+    over a normaliser made of the sources' Shannon entropies in bits raised to the power q and
+    the Tsallis mutual information of the two sources. After R. Nava, B. Escalante-Ramirez &
+    G. Cristobal, "Mutual information improves image fusion quality assessments", SPIE
+    Newsroom, 2007 (doi:10.1117/2.1200708.0824), in the form Z. Liu's code computes it
+    (zhengliu6699/imageFusionMetrics metricMI.m @d6f7f1a, case 3, used in Liu et al., IEEE
+    TPAMI 34(1), 2012); fusebench reproduces that code's formula, not a re-derivation from
+    the article. 256 x 256 joint histograms of normalize1'd images (integer levels 0..255);
+    the two sources are combined in the numerator (a sum) and the normaliser. Unitless; about
+    0.4-0.6 on fused images.
+
+    Conventions:
+    - liu: metricMI.m sw=3 on grey images. Its tsallis() divides h(i, j) by the transposed
+      product of marginals (transposed_marginals=True, see TE); the entropies come from
+      mutual_info.m (log2; its two marginal entropies enter symmetrically). A constant
+      non-zero image raises MetricUndefined (normalize1 divides by zero; the MATLAB code then
+      fails on a NaN index).
+    - default: textbook marginals P(x_i) P(y_j), constant images normalised to zeros.
+    MetricUndefined where the normaliser is 0 (both sources constant).
+    """
+    la, lb, lf = (normalize1(x, constant) for x in (a, b, f))
+    num = (_tsallis(la, lf, q, transposed_marginals)
+           + _tsallis(lb, lf, q, transposed_marginals))
+    _mi, ha, hb = _mutual_information(la, lb)
+    den = ha ** q + hb ** q + _tsallis(la, lb, q, transposed_marginals)
+    if den == 0:
+        raise MetricUndefined("TE_nava: the normaliser H_A^q + H_B^q + I_q(A, B) is 0 (both "
+                              "sources constant)")
+    return num / den + 0.0
 
 
 # --------------------------------------------------------------------------- FMI features
@@ -425,6 +479,36 @@ def matlab_dmey():
     return pywt.Wavelet("matlab-dmey", filter_bank=[lo_r[::-1], hi_r[::-1], lo_r, hi_r])
 
 
+def _correlate3_replicate(x: np.ndarray, kernels: list[np.ndarray]) -> list[np.ndarray]:
+    """3 x 3 correlations with replicate padding, 'same' size, each summed term by term in the
+    order of Octave's conv2 (the kernel rotated by 180 degrees, column-major): for ties that
+    are exact in exact arithmetic (|bx| = |by|, equal neighbours) the rounding order decides
+    edge()'s thinning. Each |coefficient| * image is computed once and added or subtracted
+    (the same IEEE result as adding the signed product)."""
+    p = np.pad(np.asarray(x, dtype=np.float64), 1, mode="edge")
+    h, w = np.shape(x)
+    scaled: dict[float, np.ndarray] = {}
+    outs = []
+    for k in kernels:
+        out = None
+        for col in (2, 1, 0):
+            for row in (2, 1, 0):
+                c = float(k[row, col])
+                if c == 0.0:
+                    continue
+                if abs(c) not in scaled:
+                    scaled[abs(c)] = abs(c) * p
+                term = scaled[abs(c)][row:row + h, col:col + w]
+                if out is None:
+                    out = term.copy() if c > 0 else -term
+                elif c > 0:
+                    out += term
+                else:
+                    out -= term
+        outs.append(np.zeros((h, w)) if out is None else out)
+    return outs
+
+
 def matlab_edge_sobel(img: np.ndarray) -> np.ndarray:
     """MATLAB `edge(I)` with its defaults (Sobel, automatic threshold, thinning) -> bool map.
 
@@ -433,11 +517,18 @@ def matlab_edge_sobel(img: np.ndarray) -> np.ndarray:
     b = bx^2 + by^2; cutoff = 4 mean(b); an edge where b > cutoff and b is a local maximum
     across the dominant gradient direction: (|bx| >= |by| - 100 eps and
     b(r,c-1) <= b(r,c) > b(r,c+1)) or (|by| >= |bx| - 100 eps and b(r-1,c) <= b(r,c) > b(r+1,c)),
-    a neighbour test outside the image counting as passed."""
+    a neighbour test outside the image counting as passed. The filters are summed in the
+    order of Octave's conv2, which the reference run used: on im2double images (Tang) exact
+    ties of bx and by are broken by rounding, so the order matters there (up to 1e-4 of FMI);
+    on integer-valued images every term is exact (and the fast filter is used)."""
     x = np.asarray(img, dtype=np.float64)
     op = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]]) / 8.0
-    bx = np.abs(imfilter(x, op.T, "replicate"))
-    by = np.abs(imfilter(x, op, "replicate"))
+    if np.abs(x).max(initial=0.0) < 2.0 ** 40 and np.array_equal(x, np.rint(x)):
+        # integer-valued: every term and partial sum is exact, any order gives these values
+        bx = np.abs(imfilter(x, op.T, "replicate"))
+        by = np.abs(imfilter(x, op, "replicate"))
+    else:
+        bx, by = (np.abs(r) for r in _correlate3_replicate(x, [op.T, op]))
     b = bx * bx + by * by
     cutoff = 4.0 * b.sum() / b.size
     true_col = np.ones((b.shape[0], 1), dtype=bool)
@@ -522,144 +613,184 @@ def _normalised(win: np.ndarray) -> np.ndarray:
     mn = win.min(axis=0)
     rng = win.max(axis=0) - mn
     const = rng == 0
-    xn = (win - mn) / np.where(const, 1.0, rng)
-    xn[:, const] = 1.0
+    xn = win - mn
+    xn /= np.where(const, 1.0, rng)
+    if const.any():
+        xn[:, const] = 1.0
     return xn
-
-
-def _window_pdfs(win: np.ndarray) -> np.ndarray:
-    """The marginal 'pdf' of analysis_fmi.m per window: the normalised window divided by its
-    sum(sum(sub)) (column sums first, then across the columns, each left to right)."""
-    xn = _normalised(win)
-    w = int(round(np.sqrt(win.shape[0])))
-    cols = [_seq_sum(xn[c * w:(c + 1) * w]) for c in range(w)]
-    return xn / _seq_sum(np.array(cols))
 
 
 _TINY = np.finfo(np.float64).tiny
 
 
-def _g(x: np.ndarray) -> np.ndarray:
-    """-x log2|x| with 0 at 0: MATLAB's real(-x .* log2(x)) for x of either sign."""
-    return -x * np.log2(np.maximum(np.abs(x), _TINY))
+@lru_cache(maxsize=8)
+def _merge_layout(n: int):
+    """How two columns of n CDF values are merged by one integer sort per window.
+
+    Each value's float64 bit pattern (order-preserving for values >= 0) gets a code in its
+    lowest bits: side * (n + 1) + index (fused side 0, source side 1, index 0..n-1), so a
+    sorted row says where every value came from (ties: the fused side first; masking the
+    code bits moves a value by < 2^-47 of itself). The codes also index a per-window pdf
+    table laid out [f_0 .. f_(n-1), 0, s_0 .. s_(n-1), 0]."""
+    stride = n + 1
+    mask = np.int64((1 << (2 * stride - 1).bit_length()) - 1)
+    codes = np.concatenate([np.arange(n), stride + np.arange(n)]).astype(np.int64)[:, None]
+    weights = (n - np.arange(2 * n)).astype(np.float64)
+    return stride, mask, codes, weights
 
 
-class _PdfStats:
-    """Per-window quantities of a set of window pdfs, (n, C)."""
+@lru_cache(maxsize=8)
+def _table_index(n: int, windows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat index offsets into a (C, 2n + 2) pdf table for a (C, 2n) array of codes: the row
+    offsets, and the base of the other side's entry. The value at merged position k with own
+    index i lies in the other side's entry k - i, table column stride + k - code for either
+    side, i.e. flat index base - own."""
+    stride = _merge_layout(n)[0]
+    rows = np.repeat((np.arange(windows, dtype=np.intp) * (2 * stride))[:, None], 2 * n, axis=1)
+    return rows, 2 * rows + stride + np.arange(2 * n, dtype=np.intp)[None, :]
 
-    def __init__(self, pdf: np.ndarray):
-        n = pdf.shape[0]
+
+class _CdfSums(dict):
+    """n -> the (2, n) matrix giving (sum_k C_k, sum_k k C_k) of CDF columns."""
+
+    def __missing__(self, n):
+        self[n] = np.stack([np.ones(n), np.arange(n, dtype=np.float64)])
+        return self[n]
+
+
+_CDF_SUMS = _CdfSums()
+# above this |phi| the joint-entropy terms are evaluated in float64 (large cancelling terms)
+_F32_MAX_PHI = 4.0
+_TINY32 = np.finfo(np.float32).tiny
+
+
+class _WindowStats:
+    """Per-window terms of one image's feature windows (n, C), computed once and shared by
+    the (A, F) and (B, F) pairs. Arrays are held element-major: (n, C), one column per window,
+    rows in MATLAB's column-major sub(:) order."""
+
+    def __init__(self, win: np.ndarray, keep_normalised: bool = False):
+        n = win.shape[0]
+        w = int(round(np.sqrt(n)))
+        xn = _normalised(win)
+        self.normalised = xn.copy() if keep_normalised else None
+        # pdf = sub(:) ./ sum(sum(sub)): column sums top to bottom, then across the columns,
+        # left to right (MATLAB's order: it decides the exact-zero tests on uniform windows)
+        tot = None
+        for c in range(w):
+            col = _seq_sum(xn[c * w:(c + 1) * w])
+            tot = col if tot is None else tot + col
+        pdf = xn
+        pdf /= tot
         self.pdf = pdf
         self.cdf = _cumsum0(pdf)
-        mean = self.cdf[-1] / n  # mean(pdf) = sum(pdf)/n, summed left to right
-        self.cen = pdf - mean
-        idx = np.arange(1, n + 1, dtype=np.float64)[:, None]
-        e = _seq_sum(idx * pdf)
-        e2 = _seq_sum(idx * idx * pdf)
+        self.cen = pdf - self.cdf[-1] / n  # mean(pdf) = sum(pdf) / n, summed left to right
+        ones = np.ones(n)
+        self.ss = ones @ (self.cen * self.cen)
+        idx = np.arange(1, n + 1, dtype=np.float64)
+        e, e2, self.total = np.stack([idx, idx * idx, ones]) @ pdf
         # a (near-)delta pdf can round e2 - e^2 below 0, where MATLAB's sqrt turns complex:
         # taken as 0 (then phi = 0, the independent joint pdf)
         self.sd = np.sqrt(np.maximum(e2 - e * e, 0.0))
-        self.ss = _seq_sum(self.cen * self.cen)
-        self.logp = np.log2(np.where(pdf > 0, pdf, 1.0))  # 0 where pdf == 0
-        self.plogp = _seq_sum(pdf * self.logp)
+        self.plogp = ones @ (pdf * np.log2(pdf + _TINY))  # 0 log 0 = 0
         self.ent = -self.plogp
-        self.total = _seq_sum(pdf)
-        self.cdf_total = _seq_sum(self.cdf)
+        self.ctot, self.isum = _CDF_SUMS[n] @ self.cdf
+        self._merge = None
 
-    def take(self, sel: np.ndarray) -> "_PdfStats":
-        out = object.__new__(_PdfStats)
+    def take(self, sel: np.ndarray) -> "_WindowStats":
+        out = object.__new__(_WindowStats)
         for key, val in vars(self).items():
-            setattr(out, key, val[..., sel])
+            setattr(out, key, None if key == "_merge" or val is None else val[..., sel])
         return out
 
-    def reversed(self, rev: np.ndarray) -> "_PdfStats":
-        """The stats of the reversed pdf where rev (bool per window) is set. (Only the fields
-        the joint entropy needs: pdf, logp, cdf, cdf_total.)"""
-        out = object.__new__(_PdfStats)
-        out.pdf = np.where(rev, self.pdf[::-1], self.pdf)
-        out.logp = np.where(rev, self.logp[::-1], self.logp)
-        out.cdf = _cumsum0(out.pdf)
-        out.cdf_total = _seq_sum(out.cdf)
-        out.total, out.plogp = self.total, self.plogp
-        return out
+    def merge_buffers(self) -> tuple[np.ndarray, np.ndarray]:
+        """The fused side's half of the sort keys (2n, C) and of the float32 pdf table
+        (C, 2n + 2); each pair fills in the source's half."""
+        if self._merge is None:
+            n, c = self.pdf.shape
+            keys = np.empty((2 * n, c))
+            keys[:n] = self.cdf
+            table = np.zeros((c, 2 * n + 2), dtype=np.float32)
+            table[:, :n] = self.pdf.T
+            self._merge = keys, table
+        return self._merge
 
 
-def _merge_sort(fc: np.ndarray, ac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Merge two columns of non-decreasing CDF values (>= 0), (n, C) each -> (t, from_a), (2n, C):
-    the merged values and 1.0 where a value came from `ac` (ties: `fc` first). Sorted as int64
-    bit patterns with the side in the lowest mantissa bit (1 ulp, far below the precision that
-    matters), so numpy's fast value sort does an argsort's job."""
-    n = fc.shape[0]
-    key = np.concatenate([fc, ac], axis=0).T.copy().view(np.int64)
-    key &= ~np.int64(1)
-    key[:, n:] |= 1
-    key.sort(axis=1)
-    key = key.T.copy()
-    from_a = (key & 1).astype(np.float64)
-    return key.view(np.float64), from_a
-
-
-def _xlog2x_sum(x: np.ndarray) -> np.ndarray:
-    """sum over the first axis of x log2|x| (0 at 0)."""
-    t = np.abs(x)
-    np.maximum(t, _TINY, out=t)
+def _xlog2x_rowsum(x: np.ndarray, tiny, nonnegative: bool = False) -> np.ndarray:
+    """sum over the last axis of x log2|x| (0 at 0: |x| + tiny is logged, which is |x| for
+    every x the metric meets; np.maximum would be 4x slower)."""
+    t = np.add(x, tiny) if nonnegative else np.abs(x)
+    if not nonnegative:
+        t += tiny
     np.log2(t, out=t)
     t *= x
-    return _seq_sum(t)
+    return t @ np.ones(x.shape[-1], dtype=x.dtype)
 
 
-def _pair_fmi(fs: _PdfStats, as_: _PdfStats) -> np.ndarray:
-    """Normalised MI of (a, f) per window as analysis_fmi.m (Haghighat's Fast-FMI) computes it
-    for windows whose raw contents differ.
+def _pair_fmi(fs: _WindowStats, ss: _WindowStats) -> np.ndarray:
+    """Normalised MI of (source, fused) per window as analysis_fmi.m (Haghighat's Fast-FMI)
+    computes it for windows whose raw contents differ.
 
     c is the Pearson correlation of the two pdf vectors. For c >= 0 the joint pdf is
-    phi U + (1 - phi) pf pa with U the upper Frechet bound (comonotone coupling: cell (i, j)
-    holds the overlap of [F_(i-1), F_i] and [A_(j-1), A_j] of the two CDFs) and
-    phi = c / corr_U, corr_U = sum_ij (min(F_i, A_j) - F_i A_j) / (sd_f sd_a) (Hoeffding's
+    phi U + (1 - phi) pf ps with U the upper Frechet bound (comonotone coupling: cell (i, j)
+    holds the overlap of [F_(i-1), F_i] and [S_(j-1), S_j] of the two CDFs) and
+    phi = c / corr_U, corr_U = sum_ij (min(F_i, S_j) - F_i S_j) / (sd_f sd_s) (Hoeffding's
     covariance over the indices 1..9); phi = 0 if c == 0 or an sd is 0. For c < 0 the lower
-    bound L takes U's place (theta = c / corr_L); L of (f, a) is U of (f, reversed a), which is
-    how it is computed here. FMI = 2 MI / (H_a + H_f) in bits, 0 where MI == 0.
+    bound L takes U's place (theta = c / corr_L); L of (f, s) is U of (f, reversed s), which is
+    how it is computed here. FMI = 2 MI / (H_s + H_f) in bits, 0 where MI == 0.
 
-    The joint entropy needs only the <= 2n-1 cells where U > 0, the intervals of the merged
-    CDF values; on all other cells J = (1 - phi) f_i a_j, whose sum of -J log2|J| is separable.
-    One pass over the merged values gives each interval's length and the pdfs of its cell, and
-    sum_ij min(F_i, A_j) = sum_k d_k (#F >= t_k)(#A >= t_k) (min(x, y) as a layer cake)."""
-    n = fs.pdf.shape[0]
-    num = _seq_sum(as_.cen * fs.cen)
+    U > 0 only on the <= 2n - 1 cells crossed by the merged sequence of the two CDFs (one
+    integer sort per window): merged value k ends an interval of length d_k inside one cell,
+    whose pdfs are those of the value's own entry and of the other side's entry it falls in
+    (index k - own index). Off those cells J = (1 - phi) pf_i ps_j, whose sum of -J log2|J| is
+    separable; on them g(phi d_k + (1 - phi) p_k) - g((1 - phi) p_k) is added,
+    g(x) = -x log2|x|. sum_ij min(F_i, S_j) = sum_k t_k (n - k) + sum_i i F_i + sum_j j S_j
+    over the merged values t_k (k, i, j from 0: each value is the min of itself and of the
+    other side's values above it).
+
+    Everything that decides a branch of the reference (exact zeros of c, of the sds, the
+    sign of c) is computed in float64 in MATLAB's summation order; the joint-entropy cell
+    terms are evaluated in float32 (|phi| <= 4; else float64), which moves a window's value
+    by ~1e-7 at most."""
+    n, c = fs.pdf.shape
+    stride, mask, codes, weights = _merge_layout(n)
+    num = _seq_sum(ss.cen * fs.cen)  # MATLAB's order: exact zeros decide c = 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        cc = np.where(num == 0, 0.0, num / np.sqrt(as_.ss * fs.ss))
-    neg = cc < 0
-    ae = as_.reversed(neg) if neg.any() else as_
-    t, from_a = _merge_sort(fs.cdf, ae.cdf)
-    m = t.shape[0]
-    from_f = 1.0 - from_a
+        cc = np.where(num == 0, 0.0, num / np.sqrt(ss.ss * fs.ss))
+    keys, table = fs.merge_buffers()
+    keys[n:] = ss.cdf
+    table[:, stride:stride + n] = ss.pdf.T
+    sctot, sisum = ss.ctot, ss.isum
+    neg = np.nonzero(cc < 0)[0]
+    if len(neg):
+        # the lower bound max(0, F_i + S_j - 1) = F_i - min(F_i, 1 - S_j): the upper bound of F
+        # and the reversed source, whose CDF is 1 - S_(n-2), .., 1 - S_0, 1
+        rcdf = np.ones((n, len(neg)))
+        np.subtract(1.0, ss.cdf[n - 2::-1, neg], out=rcdf[:n - 1])
+        keys[n:, neg] = rcdf
+        table[neg, stride:stride + n] = ss.pdf[::-1, neg].T
+        sctot, sisum = sctot.copy(), sisum.copy()
+        sctot[neg], sisum[neg] = _CDF_SUMS[n] @ rcdf
+    key = keys.view(np.int64)
+    key &= ~mask
+    key |= codes
+    key = key.T.copy()  # (C, 2n): one row per window
+    key.sort(axis=1)
+    code = key & mask  # table column of the value's own pdf entry
+    key &= ~mask
+    t = key.view(np.float64)
+    smin = t @ weights + (fs.isum + sisum)
     d = np.empty_like(t)
-    d[0] = t[0]
-    np.subtract(t[1:], t[:-1], out=d[1:])
-    # values of each side before position k: na, nf
-    na = _cumsum0(from_a)
-    na -= from_a
-    nf = np.arange(m, dtype=np.float64)[:, None] - na
-    smin = _seq_sum(d * (n - nf) * (n - na))
-    # interval k = (t_(k-1), t_k] lies in the F interval (F_prev, F_next] and the A interval
-    # (A_prev, A_next]: F_prev the last F value before k, F_next the first at or after k
-    prod = None
-    for own in (from_f, from_a):
-        vals = t * own  # other side -> 0 (below every CDF value)
-        prev = np.empty_like(t)
-        prev[0] = 0.0
-        for k in range(1, m):
-            np.maximum(prev[k - 1], vals[k - 1], out=prev[k])
-        vals += 2.0 * (1.0 - own)  # other side -> 2 (above every CDF value)
-        nxt = np.empty_like(t)
-        nxt[m - 1] = vals[m - 1]
-        for k in range(m - 2, -1, -1):
-            np.minimum(nxt[k + 1], vals[k], out=nxt[k])
-        # past this side's last value (a rounding sliver) nxt is 2: width 0
-        width = (nxt - prev) * (nxt < 1.5)
-        prod = width if prod is None else prod * width
-    cov = smin - fs.cdf_total * ae.cdf_total
-    sdp = fs.sd * as_.sd
+    np.subtract(t.ravel()[1:], t.ravel()[:-1], out=d.ravel()[1:])
+    d[:, 0] = t[:, 0]
+    rows, base = _table_index(n, c)
+    own = code + rows
+    other = base - own  # the other side's entry the value falls in
+    flat = table.ravel()
+    p32 = flat.take(own)
+    p32 *= flat.take(other)
+    cov = smin - fs.ctot * sctot
+    sdp = fs.sd * ss.sd
     live = (sdp > 0) & (cc != 0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         w = np.where(live, np.abs(cc) / (cov / np.where(live, sdp, 1.0)), 0.0)
@@ -667,16 +798,35 @@ def _pair_fmi(fs: _PdfStats, as_: _PdfStats) -> np.ndarray:
     # rounding; MATLAB then goes on with Inf/NaN values. Taken as w = 0.
     w[~np.isfinite(w)] = 0.0
     k1 = 1.0 - w
-    # separable sum over all n x n cells of g(k1 f_i a_j)
     ak1 = np.abs(k1)
     lk = np.log2(np.where(ak1 > 0, ak1, 1.0))
-    hj = -k1 * (lk * fs.total * ae.total + fs.plogp * ae.total + fs.total * ae.plogp)
-    # corrections on the coupling's cells: g(w d + k1 p) - g(k1 p), g(x) = -x log2|x|
-    prod *= k1
-    d *= w
-    d += prod
-    hj += _xlog2x_sum(prod) - _xlog2x_sum(d)
-    hsum = as_.ent + fs.ent
+    # separable sum over all n x n cells of g(k1 pf_i ps_j)
+    hj = -k1 * (lk * fs.total * ss.total + fs.plogp * ss.total + fs.total * ss.plogp)
+    # cell corrections: - sum (k1 p) log2|k1 p| + sum J log2|J|, J = w d + k1 p, and
+    # sum (k1 p) log2|k1 p| = k1 (log2|k1| sum p + sum p log2 p)
+    big = np.abs(w) > _F32_MAX_PHI
+    jj = d.astype(np.float32)
+    jj -= p32
+    jj *= w.astype(np.float32)[:, None]
+    jj += p32  # J = p + w (d - p)
+    ones = np.ones(2 * n, dtype=np.float32)
+    corr = (k1 * (lk * (p32 @ ones) + _xlog2x_rowsum(p32, _TINY32, nonnegative=True))
+            - _xlog2x_rowsum(jj, _TINY32))
+    if big.any():  # float64 from the float64 pdfs
+        sel = np.nonzero(big)[0]
+        sub = np.zeros((len(sel), 2 * stride))
+        sub[:, :n] = fs.pdf[:, sel].T
+        spdf = ss.pdf[:, sel]
+        sub[:, stride:stride + n] = np.where(cc[sel] < 0, spdf[::-1], spdf).T
+        own_sub = code[sel] + (np.arange(len(sel)) * (2 * stride))[:, None]
+        other_sub = own_sub + (other[sel] - own[sel])  # the same offset within the row
+        flat = sub.ravel()
+        ps = flat.take(own_sub) * flat.take(other_sub)
+        js = ps + w[sel, None] * (d[sel] - ps)
+        corr[sel] = (k1[sel] * (lk[sel] * ps.sum(axis=1) + _xlog2x_rowsum(ps, _TINY, True))
+                     - _xlog2x_rowsum(js, _TINY))
+    hj += corr
+    hsum = ss.ent + fs.ent
     mi = hsum - hj
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where((mi == 0) | (hsum == 0), 0.0, 2.0 * mi / np.where(hsum == 0, 1.0, hsum))
@@ -697,31 +847,31 @@ def _fmi_windows(wa: np.ndarray, wb: np.ndarray, wf: np.ndarray, reuse_normalise
         eq_af = (wa == wf).all(axis=0)
     # analysis_fmi.m overwrites fSub with its normalised copy inside the (a, f) branch and then
     # tests `bSub == fSub` against that copy
-    ftest = np.where(eq_af, wf, _normalised(wf)) if reuse_normalised_f else wf
+    fs = _WindowStats(wf, keep_normalised=reuse_normalised_f)
+    ftest = np.where(eq_af, wf, fs.normalised) if reuse_normalised_f else wf
     eq_bf = (wb == ftest).all(axis=0)
-    fs = _PdfStats(_window_pdfs(wf))
     vals = []
     for raw, eq in ((wa, eq_af), (wb, eq_bf)):
         todo = int((~eq).sum())
         if todo == 0:
             val = np.ones(wf.shape[1])
         elif 2 * todo > len(eq):  # most windows differ: score all, then set the equal ones
-            val = _pair_fmi(fs, _PdfStats(_window_pdfs(raw)))
+            val = _pair_fmi(fs, _WindowStats(raw))
             val[eq] = 1.0
         else:
             val = np.ones(wf.shape[1])
             sel = np.nonzero(~eq)[0]
-            val[sel] = _pair_fmi(fs.take(sel), _PdfStats(_window_pdfs(raw[:, sel])))
+            val[sel] = _pair_fmi(fs.take(sel), _WindowStats(raw[:, sel]))
         vals.append(val)
     return vals[0], vals[1]
 
 
 def fmi(a: np.ndarray, b: np.ndarray, f: np.ndarray, feature: str = "edge", window: int = 3,
-        reuse_normalised_f: bool = True, input_scale: float = 1.0, chunk: int = 2048) -> float:
+        reuse_normalised_f: bool = True, input_scale: float = 1.0, chunk: int = 4096) -> float:
     """Feature mutual information (Haghighat et al. 2011; Fast-FMI, Haghighat & Razian 2014):
     the mean over all w x w sliding windows ('valid', w = 3) of (FMI_AF + FMI_BF) / 2.
-    input_scale multiplies the images first (1/255: the im2double inputs of the older Tang
-    toolkit, which only matter to the edge feature's tie-breaking)."""
+    input_scale multiplies the images first (1/255: the im2double inputs of Tang's toolkit,
+    which only matter to the edge feature's tie-breaking)."""
     if min(np.shape(f)[:2]) < window:
         raise ValueError(f"FMI needs images of at least {window} x {window} pixels, got "
                          f"{np.shape(f)}")
@@ -782,8 +932,7 @@ def _fmi_binary(fa, fb, ff, window, reuse_normalised_f) -> float:
             val = np.ones(len(uniq))
             sel = np.nonzero(~eq)[0]
             if len(sel):
-                val[sel] = _pair_fmi(_PdfStats(_window_pdfs(wf[:, sel])),
-                                     _PdfStats(_window_pdfs(ws[:, sel])))
+                val[sel] = _pair_fmi(_WindowStats(wf[:, sel]), _WindowStats(ws[:, sel]))
         total += float((val * counts[uniq]).sum())
     return total / (2.0 * len(kf))
 
@@ -804,13 +953,20 @@ _FMI_DOC = """Feature mutual information FMI_{feature} (Haghighat, Aghagolzadeh 
     (A, F) branch, so B == F windows score ~0 instead of 1 when A differs):
     - mefb: MEFB metricsFMI.m @82014f4 (feature 'edge' by default there), per RGB channel
       averaged, F's red channel when both sources are grey; reuse_normalised_f=True.
-    - tang: analysis_fmi.m (SeAFusion Evaluation/analysis_fmi.m @d3ae78e) on the rgb2gray
-      images, reuse_normalised_f=True.
+    - tang: analysis_fmi.m (Image-Fusion @53f5542 = SeAFusion Evaluation/analysis_fmi.m
+      @d3ae78e) as analysis_Reference.m calls it: on the im2double rgb2gray images
+      (input_scale=1/255; it changes only the edge feature's tie-breaking, see
+      matlab_edge_sobel), reuse_normalised_f=True.
     - default: the same algorithm with reuse_normalised_f=False (the equality test uses the raw
       F window, as intended).
     The degenerate tests of the reference (exact zeros of c, of the pdf standard deviations
     and of MI) are reproduced with MATLAB's left-to-right summation order; on two different
-    constant windows this decides 1 (MATLAB: mean of nine 1/9 is not exactly 1/9, so c = 1)."""
+    constant windows this decides 1 (MATLAB: mean of nine 1/9 is not exactly 1/9, so c = 1).
+    Speed: one integer sort per window merges the two CDFs (see _pair_fmi), the fused side's
+    per-window terms are computed once for both pairs, and the joint-entropy cell terms are
+    evaluated in float32 (each window's value moves by ~1e-7 at most; the mean by ~1e-9).
+    Options: input_scale multiplies the images first (1/255 = MATLAB's im2double);
+    reuse_normalised_f as above."""
 
 
 def _register_fmi(name: str, feature: str, feature_doc: str, aliases: tuple[str, ...],
@@ -832,12 +988,13 @@ fmi_edge = _register_fmi(
     "FMI_edge", "edge", "edge feature: MATLAB edge() Sobel map",
     ("fmi", "fmi_e", "fmi-edge"),
     {"default": {}, "mefb": {"reuse_normalised_f": True, "_colour": "mefb-loop-u8"},
-     "tang": {"reuse_normalised_f": True}})
+     "tang": {"reuse_normalised_f": True, "input_scale": 1.0 / 255.0}})
 fmi_pixel = _register_fmi(
     "FMI_pixel", "none", "pixel feature: the raw grey values",
     ("fmi_p", "fmi-pixel", "fmi_none"),
     # Tang's "FMI_pixel" is analysis_fmi(...) with no feature argument, i.e. 'edge'
-    {"default": {}, "tang": {"feature": "edge", "reuse_normalised_f": True}})
+    {"default": {}, "tang": {"feature": "edge", "reuse_normalised_f": True,
+                             "input_scale": 1.0 / 255.0}})
 fmi_pixel.__doc__ += """
 
     Name collision: under profile 'tang', FMI_pixel is EDGE-based -- Tang's analysis_Reference.m
@@ -851,8 +1008,8 @@ fmi_gradient = _register_fmi(
 fmi_dct = _register_fmi(
     "FMI_dct", "dct", "DCT feature: orthonormal dct2 of the whole image",
     ("fmi_d", "fmi-dct"),
-    {"default": {}, "tang": {"reuse_normalised_f": True}})
+    {"default": {}, "tang": {"reuse_normalised_f": True, "input_scale": 1.0 / 255.0}})
 fmi_w = _register_fmi(
     "FMI_w", "wavelet", "wavelet feature: dwt2 'dmey' sub-bands [cA cH; cV cD], rescaled to 0..1",
     ("fmi_wavelet", "fmi-w", "fmi_dwt"),
-    {"default": {}, "tang": {"reuse_normalised_f": True}})
+    {"default": {}, "tang": {"reuse_normalised_f": True, "input_scale": 1.0 / 255.0}})

@@ -1,15 +1,21 @@
-"""Spatial statistics of the fused image: SD, SF, AG and EI.
+"""Spatial statistics of the fused image: SD, SF, AG and EI; and Qsf, F's spatial frequency
+against the sources'.
 
-No-reference measures of F alone (the sources are unused). Re-implemented from the formulas and
-from the behaviour of the reference code as read (not copied):
+SD, SF, AG and EI are no-reference measures of F alone (the sources are unused).
+Re-implemented from the formulas and from the behaviour of the reference code as read (not
+copied):
 
 - VIFB: xingchenzhang/VIFB metrics/metricsVariance.m, metricsSpatial_frequency.m,
   metricsAvg_gradient.m, metricsEdge_intensity.m @5d29ee7;
 - MEFB: xingchenzhang/MEFB metrics/metricsSD.m, metricsSpatial_frequency.m,
   metricsAvg_gradient.m, metricsEdge_intensity.m @82014f4;
-- Tang: Linfeng-Tang/Evaluation-for-Image-Fusion analysis_Reference.m (float version:
-  SD_evaluation, SF_evaluation, AG_evaluation on the 0..255 double image);
-- CDDFuse: Zhaozixiang1228/MMIF-CDDFuse utils/Evaluator.py @40de058.
+- Tang: the published toolkit (Linfeng-Tang/Image-Fusion `General Evaluation Metric/
+  Evaluation` @53f5542, identical to Linfeng-Tang/SeAFusion Evaluation/ @d3ae78e):
+  analysis_Reference.m calls SD_evaluation(image_f) on the uint8 image, SF_evaluation on the
+  im2double image and AG_evaluation(image_f); the `tang` profile reproduces that code as it
+  runs, bugs included;
+- CDDFuse: Zhaozixiang1228/MMIF-CDDFuse utils/Evaluator.py @40de058;
+- Z. Liu: zhengliu6699/imageFusionMetrics metricZheng.m @d6f7f1a (Qsf).
 
 This module adds the colour rules `vifb-fold-fused` and `mefb-loop-rgb2gray` to
 `profiles.COLOUR_RULES`.
@@ -18,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import profiles
-from .matlab import gradient, imfilter, rgb2gray, sobel_kernels
+from . import MetricUndefined, profiles
+from .matlab import gradient, imfilter, matlab_round, rgb2gray, sobel_kernels
 from .registry import register_metric
 
 
@@ -66,32 +72,39 @@ def _check_size(name: str, f: np.ndarray, minimum: int = 2) -> None:
 @register_metric(
     "SD", direction="higher", family="spatial", needs=("fused",),
     aliases=("variance", "std", "sd", "standard_deviation"),
-    description="standard deviation of the fused image (0..255 scale)",
+    description="standard deviation of the fused image (0..255 scale; tang: the toolkit's "
+                "uint8-saturating value)",
     conventions={
         "default": {},
         "vifb": {"_colour": "vifb-loop-u8"},
         "mefb": {"_colour": "mefb-loop-u8"},
-        "tang": {},
+        "tang": {"uint8_saturation": True},
         "cddfuse": {},
     })
 def standard_deviation(a, b, f, uint8_saturation: bool = False) -> float:
     """SD = sqrt(mean((F - mean F)^2)): the population form (divide by MN), values on the
     0..255 scale, so SD is in grey levels (0..127.5). Sources unused.
 
-    All toolkits agree: VIFB metricsVariance.m (called 'Variance' but returns the standard
-    deviation) and MEFB metricsSD.m per RGB channel averaged (MEFB: F's red channel when both
-    sources are grey); Tang SD_evaluation on the 0..255 double grey image; CDDFuse np.std (on
-    float32; the difference is below 1e-6 relative).
+    This is the correct statistic and what `default`, `vifb`, `mefb` and `cddfuse` compute:
+    VIFB metricsVariance.m (called 'Variance' but returns the standard deviation) and MEFB
+    metricsSD.m per RGB channel averaged (MEFB: F's red channel when both sources are grey);
+    CDDFuse Evaluator.SD = np.std (on float32; the difference is below 1e-6 relative).
 
-    uint8_saturation=True reproduces the older Tang toolkit (SeAFusion Evaluation/
-    analysis_Reference.m @d3ae78e, which passes the uint8 image to SD_evaluation): there
-    `F - u` is uint8 arithmetic, so negative deviations saturate to 0 (after MATLAB rounding)
-    and their squares saturate at 255, giving values around 8-10 instead of 30-60. Not a
-    profile; an option for reproducing numbers published with that version.
+    tang (uint8_saturation=True) reproduces a BUG of Tang's published toolkit: its
+    analysis_Reference.m (Linfeng-Tang/Image-Fusion @53f5542 = SeAFusion Evaluation/
+    @d3ae78e) passes the uint8 fused image to SD_evaluation.m, so `F - u` is uint8
+    arithmetic: deviations are rounded (MATLAB rounds halves away from zero), negative ones
+    saturate to 0, and their squares saturate at 255. Only the pixels above the mean count,
+    each by at most 255: values around 7-14 where the true SD is 25-110 (Octave running the
+    toolkit: 9.2305 vs 24.737 on the gen_smooth_grey fixture). The input is taken as uint8
+    (rounded and clipped to 0..255) first. Use it only to reproduce numbers published with
+    Tang's toolkit; it is not a measure of contrast.
     """
     x = np.asarray(f, dtype=np.float64)
     if uint8_saturation:
-        dev = np.clip(np.sign(x - x.mean()) * np.floor(np.abs(x - x.mean()) + 0.5), 0, 255)
+        x = np.clip(matlab_round(x), 0.0, 255.0)
+        u = x.mean(axis=0).mean()  # mean(mean(F)): column means first
+        dev = np.clip(matlab_round(x - u), 0.0, 255.0)
         return float(np.sqrt(np.minimum(dev * dev, 255.0).sum() / x.size))
     return float(np.std(x))
 
@@ -100,12 +113,12 @@ def standard_deviation(a, b, f, uint8_saturation: bool = False) -> float:
 @register_metric(
     "SF", direction="higher", family="spatial", needs=("fused",),
     aliases=("spatial_frequency", "sf"),
-    description="spatial frequency of the fused image (0..255 scale)",
+    description="spatial frequency of the fused image (0..255 scale; tang: on [0, 1])",
     conventions={
         "default": {},
         "vifb": {"divisor": "mn", "_colour": "vifb-fold-fused"},
         "mefb": {"divisor": "mn", "_colour": "mefb-loop-u8"},
-        "tang": {},
+        "tang": {"scale": 1.0 / 255.0},
         "cddfuse": {},
     })
 def spatial_frequency(a, b, f, divisor: str = "terms", scale: float = 1.0) -> float:
@@ -118,14 +131,18 @@ def spatial_frequency(a, b, f, divisor: str = "terms", scale: float = 1.0) -> fl
     metricsSpatial_frequency.m).
 
     Conventions:
+    - default, cddfuse: 'terms' on the 0..255 grey image -- the SF of the literature (Eskicioglu
+      & Fisher 1995), in grey levels.
     - vifb: 'mn', and a colour F is folded: `[m,n]=size(fused)` on an H x W x 3 array gives
       n = 3W, so the loops run over the channels laid side by side, seams included (rule
       `vifb-fold-fused`; fight_ADF: 13.708 as stored, 13.614 without the folding).
     - mefb: 'mn', per RGB channel averaged (no folding; F's red channel when both sources are
       grey).
-    - tang, cddfuse, default: 'terms' on the grey image.
-    scale=1/255 reproduces the older Tang toolkit (SeAFusion analysis_Reference.m @d3ae78e,
-    SF_evaluation on the im2double image, values ~0.05); not a profile.
+    - tang: 'terms' with scale=1/255, a BUG of Tang's published toolkit reproduced as it runs:
+      analysis_Reference.m (Linfeng-Tang/Image-Fusion @53f5542 = SeAFusion Evaluation/
+      @d3ae78e) passes the im2double image (values 0..1) to SF_evaluation.m, so its SF is
+      1/255 of the 0..255 value (~0.03-0.1 instead of 8-25) while the other metrics of the
+      same table are on 0..255. Multiply by 255 to compare with `default`.
     """
     _check_size("SF", f)
     x = np.asarray(f, dtype=np.float64)
@@ -202,3 +219,63 @@ def edge_intensity(a, b, f) -> float:
     gx = imfilter(f, h, "replicate")
     gy = imfilter(f, v, "replicate")
     return float(np.sqrt(gx * gx + gy * gy).mean())
+
+
+# --------------------------------------------------------------------------- Qsf
+def _sf_terms(x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Neighbour differences of x: horizontal, vertical, main diagonal (x(i,j) - x(i-1,j-1))
+    and secondary diagonal (x(i,j) - x(i-1,j+1))."""
+    return (x[:, :-1] - x[:, 1:], x[:-1, :] - x[1:, :], x[1:, 1:] - x[:-1, :-1],
+            x[1:, :-1] - x[:-1, 1:])
+
+
+@register_metric(
+    "Qsf", direction="higher", family="spatial",
+    aliases=("q_sf", "rsfe", "zheng", "metriczheng"),
+    description="ratio of spatial frequency error (Zheng et al. 2007): (SF_F - SF_R) / SF_R with "
+                "SF over four directions and the reference SF_R from the sources' larger "
+                "gradients; ideal 0, usually negative",
+    conventions={
+        "default": {},
+        "liu": {},
+    })
+def ratio_sf_error(a, b, f) -> float:
+    """Qsf = rSFe = (SF_F - SF_R) / SF_R (Y. Zheng, E. A. Essock, B. C. Hansen & A. M. Haun,
+    "A new metric based on extended spatial frequency and its application to DWT based fusion
+    algorithms", Information Fusion 8(2), 2007), as Z. Liu's code computes it
+    (zhengliu6699/imageFusionMetrics metricZheng.m @d6f7f1a, whose comment says it modifies
+    the paper's equations (7)-(8); used in Liu et al., IEEE TPAMI 34(1), 2012).
+
+    SF_F^2 = RF^2 + CF^2 + MDF^2 + SDF^2 of F: the sums of squared horizontal, vertical,
+    main-diagonal and secondary-diagonal neighbour differences, each divided by MN (all M N
+    pixels, not the number of differences) and the two diagonal ones weighted by
+    w_d = 1/sqrt(2). SF_R^2 is the same sum with each difference replaced by the larger of the
+    two sources' absolute differences at that place (the ideal reference gradient). Values on
+    the 0..255 scale cancel in the ratio: unitless. 0 means F carries exactly the reference
+    activity; negative values (the usual case, > -1) mean F lost activity, positive ones that
+    it has more than either source (noise, over-enhancement). Registered as 'higher is better'
+    for the usual negative range; rank by |Qsf| where positive values occur.
+
+    Conventions: one formula (default and liu: metricZheng.m on grey images).
+    MetricUndefined when both sources are constant (SF_R = 0). Needs at least 2 x 2 pixels.
+    """
+    _check_size("Qsf", f)
+    mn = f.size
+    wd = np.sqrt(2.0) / 2.0
+    weights = (1.0, 1.0, wd, wd)
+
+    def sumsq(x: np.ndarray) -> float:
+        x = x.ravel()
+        return float(x @ x)
+
+    sf_f2 = sum(wt * sumsq(d) for wt, d in zip(weights, _sf_terms(f))) / mn
+    sf_r2 = 0.0
+    for wt, da, db in zip(weights, _sf_terms(a), _sf_terms(b)):
+        np.abs(da, out=da)
+        sf_r2 += wt * sumsq(np.maximum(da, np.abs(db, out=db), out=da))
+    sf_r2 /= mn
+    if sf_r2 == 0:
+        raise MetricUndefined("Qsf: both sources are constant, so the reference spatial "
+                              "frequency is 0 and the ratio is undefined")
+    sf_r = np.sqrt(sf_r2)
+    return float((np.sqrt(sf_f2) - sf_r) / sf_r)
