@@ -1,4 +1,4 @@
-"""Structural metrics (SSIM, MS-SSIM, MEF-SSIM, Qy, Qc, Qw) and the reference-based metrics.
+"""Structural metrics (SSIM, MS-SSIM, MEF-SSIM, Qy, Qc, Qs, Qw) and the reference-based metrics.
 
 The vectorised implementations are checked against
 - slow, literal re-implementations of the reference algorithms written here from the formulas
@@ -157,6 +157,15 @@ def oracle_qw(a, b, f):
     return np.sum(cw / cw.sum() * (lam * s1 + (1 - lam) * s2))
 
 
+def oracle_qs(a, b, f):
+    """Liu's metricPeilla.m case 1: the mean of lambda SSIM(F,A) + (1 - lambda) SSIM(F,B)."""
+    _, va, vb, _ = oracle_ssim_index(a, b)
+    both = (va + vb) == 0
+    va, vb = va + 0.5 * both, vb + 0.5 * both
+    lam = va / (va + vb)
+    return np.mean(lam * oracle_ssim_index(f, a)[0] + (1 - lam) * oracle_ssim_index(f, b)[0])
+
+
 def oracle_ms_ssim(x, y, levels=5):
     weights = np.array([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
     ds = np.ones((2, 2)) / 4
@@ -195,7 +204,9 @@ def test_ssim_identities_and_symmetry():
     a, b, f = triple()
     for prof in ("default", "vifb", "tang", "cddfuse"):
         top = 1.0 if conventions("SSIM", prof).get("aggregate", "mean") == "mean" else 2.0
-        assert compute("SSIM", a, a, a, profile=prof) == pytest.approx(top, abs=1e-6)
+        # tang's MEF-SSIM adds 0.001 to the patch strengths: 1 up to that offset
+        assert compute("SSIM", a, a, a, profile=prof) == pytest.approx(
+            top, abs=2e-3 if prof == "tang" else 1e-6)
         assert compute("SSIM", a, b, f, profile=prof) == pytest.approx(
             compute("SSIM", b, a, f, profile=prof), rel=1e-12)
 
@@ -205,8 +216,20 @@ def test_ssim_matches_literal_oracles():
     want = np.mean([oracle_ssim_index(f, s)[0].mean() for s in (a, b)])
     assert compute("SSIM", a, b, f) == pytest.approx(want, rel=1e-11)
     assert compute("SSIM", a, b, f, profile="vifb") == pytest.approx(2 * want, rel=1e-11)
+    # tang: the published code's "SSIM" is single-scale MEF-SSIM of F against the stack
+    assert compute("SSIM", a, b, f, profile="tang") == pytest.approx(
+        oracle_mef_ssim([a, b], f), rel=1e-10)
+    # the older "SSIM_a" block, MATLAB ssim on im2double images (L = 1 on [0, 1])
     want_tang = np.mean([oracle_matlab_ssim(f, s) for s in (a, b)])
-    assert compute("SSIM", a, b, f, profile="tang") == pytest.approx(want_tang, rel=1e-10)
+    for prof in ("tang", "default"):
+        assert compute("SSIM", a, b, f, profile=prof, variant="tang-ssim-im2double") == \
+            pytest.approx(want_tang, rel=1e-10)
+    # ... and METRICS.md's reading of it: data range 1 on 0..255 doubles
+    want_r1 = np.mean([oracle_matlab_ssim(f * 255.0, s * 255.0) for s in (a, b)])
+    assert compute("SSIM", a, b, f, profile="tang", variant="tang-ssim-range1") == \
+        pytest.approx(want_r1, rel=1e-10)
+    with pytest.raises(ValueError, match="variant"):
+        compute("SSIM", a, b, f, variant="matlab")
 
 
 def test_ssim_cddfuse_is_skimage_float32_bit_for_bit():
@@ -234,12 +257,18 @@ def test_ssim_profiles_differ_as_documented():
     a, b, f = triple((64, 64), seed=11)
     d = compute("SSIM", a, b, f)
     assert compute("SSIM", a, b, f, profile="vifb") == pytest.approx(2 * d, rel=1e-12)  # sum
-    t = compute("SSIM", a, b, f, profile="tang")
-    assert t != d and abs(t - d) < 0.05  # replicate-padded full map vs 'valid': close, not equal
+    t = compute("SSIM", a, b, f, profile="tang")  # MEF-SSIM, one scale: not Wang's SSIM
+    assert t == compute("MEF-SSIM", a, b, f, profile="tang", levels=1)
+    assert t != pytest.approx(d, rel=1e-3)
+    # options other than the variant do not apply to the stack score
+    assert compute("SSIM", a, b, f, profile="tang", data_range=1.0) == t
+    m = compute("SSIM", a, b, f, profile="tang", variant="tang-ssim-im2double")
+    assert m != d and abs(m - d) < 0.05  # replicate-padded full map vs 'valid': close, not equal
+    assert m == compute("SSIM", a, b, f, border="replicate")
+    assert compute("SSIM", a, b, f, profile="tang", variant="tang-ssim-range1") < m
     c = compute("SSIM", a, b, f, profile="cddfuse")
     c255 = compute("SSIM", a, b, f, profile="cddfuse", data_range=255.0)
     assert c < c255  # data_range 2 makes C1, C2 negligible
-    assert compute("SSIM", a, b, f, profile="tang", data_range=1.0) < t
 
 
 # ------------------------------------------------------------------------------------------------
@@ -308,6 +337,41 @@ def test_qy_qc_qw_match_literal_oracles():
     assert compute("Qy", a, b, f, profile="mefb") == pytest.approx(oracle_qy(a, b, f), rel=1e-9)
     assert compute("Qc", a, b, f, profile="mefb") == pytest.approx(oracle_qc(a, b, f), rel=1e-9)
     assert compute("Qw", a, b, f) == pytest.approx(oracle_qw(a, b, f), rel=1e-10)
+    assert compute("Qs", a, b, f) == pytest.approx(oracle_qs(a, b, f), rel=1e-10)
+    for name in ("Qw", "Qs"):  # Liu's metricPeilla sw = 2 / sw = 1
+        assert compute(name, a, b, f, profile="liu") == compute(name, a, b, f)
+    # Liu's metricYang / metricCvejic average with mean2: the zero patch makes them NaN
+    for name in ("Qy", "Qc"):
+        with pytest.raises(MetricUndefined, match="Liu's metric"):
+            compute(name, a, b, f, profile="liu")
+    a, b, f = triple((30, 37), seed=21)
+    assert compute("Qy", a, b, f, profile="liu") == compute("Qy", a, b, f, profile="mefb")
+    assert compute("Qc", a, b, f, profile="liu") == compute("Qc", a, b, f, profile="mefb")
+
+
+def test_qy_lambda_on_windows_where_both_sources_are_constant():
+    """MATLAB's filter2 leaves rounding noise, not 0, as the variance of a constant non-zero
+    window: lambda is 1/2 where both sources are the same constant and 0 or 1 where one of them
+    is 0 (a window of zeros has exactly 0 variance, as here). The literal oracle (direct
+    convolution, as Octave's filter2) shows it."""
+    a, b, f = triple((40, 46), seed=25)
+    a[:14, :14] = b[:14, :14] = 255.0   # equal constants: lambda 1/2
+    a[20:34, :14], b[20:34, :14] = 255.0, 0.0  # 255 vs 0: lambda 1
+    a[:14, 25:39], b[:14, 25:39] = 0.0, 254.0  # 0 vs 254: lambda 0
+    a[25:, 30:] = b[25:, 30:] = 0.0      # zeros in both: 0/0, dropped (NaN under liu)
+    want = oracle_qy(a, b, f)
+    got = compute("Qy", a, b, f, profile="mefb")
+    assert got == pytest.approx(want, rel=1e-9)
+    assert compute("Qy", a, b, f, profile="mefb", flat_lambda="drop") != pytest.approx(
+        want, rel=1e-4)
+    with pytest.raises(MetricUndefined, match="both sources are 0"):
+        compute("Qy", a, b, f, profile="liu")
+    # two different non-zero constants: MATLAB's lambda is a ratio of rounding noise; dropped
+    c = np.full((30, 30), 100.0)
+    with pytest.raises(MetricUndefined, match="constant"):
+        compute("Qy", c, c + 50, triple((30, 30))[2])
+    with pytest.raises(ValueError, match="flat_lambda"):
+        compute("Qy", a, b, f, flat_lambda="half")
 
 
 def test_qw_mefb_is_the_weighted_index_of_edge_maps():
@@ -324,8 +388,13 @@ def test_qw_mefb_is_the_weighted_index_of_edge_maps():
 
 def test_q_indices_identity_and_symmetry():
     a, b, f = triple((40, 40), seed=23)
-    for name in ("Qy", "Qc", "Qw"):
+    for name in ("Qy", "Qc", "Qw", "Qs"):
         assert compute(name, a, a, a) == pytest.approx(1.0, abs=1e-12), name
+    assert compute("Qs", a, b, f) == pytest.approx(compute("Qs", b, a, f), rel=1e-12)
+    # constant sources: every window weight c(w) is 1/2 (the +0.5 rule), so Qs and Qw coincide
+    c = np.full_like(a, 90.0)
+    assert compute("Qs", c, c + 20, f) == pytest.approx(compute("Qw", c, c + 20, f), rel=1e-12)
+    assert compute("Qs", a, b, f) != pytest.approx(compute("Qw", a, b, f), rel=1e-3)
     assert compute("Qy", a, b, f) == pytest.approx(compute("Qy", b, a, f), rel=1e-12)
     # Qc is not symmetric: where the covariances with F have opposite signs, mu < 0 scores 0 and
     # mu > 1 scores 1, and swapping the sources swaps those two cases (as in Liu's code)
@@ -345,6 +414,33 @@ def test_mefb_red_channel_rule():
             continue
         # grey sources, colour F: MEFB scores F's red channel only
         assert compute(name, a, b, fc, profile="mefb") == compute(name, a, b, f, profile="mefb")
+
+
+def test_shared_scores_are_reused_only_for_the_same_read_only_planes():
+    from bench.metrics import compute_many
+    from bench.metrics.structural import mef_ssim_level
+    a, b, f = triple((64, 64), seed=50)
+    names = ["SSIM", "MS_SSIM", "Qs", "Qw"]
+    vals, errors = compute_many(names, a, b, f, profile="tang")
+    assert not errors
+    for name in names:  # Tang's SSIM is MS_SSIM's first scale; Qs and Qw share their maps
+        assert vals[name] == compute(name, a, b, f, profile="tang"), name
+    # writable arrays are never memoised: a changed plane gives a new score
+    seq = [a.copy(), b.copy()]
+    before = mef_ssim_level(seq, f)
+    seq[0][:20] = 0.0
+    assert mef_ssim_level(seq, f) != before
+    # read-only planes: the same objects give the stored score, other objects their own
+    ro = [x.copy() for x in (a, b, f)]
+    for x in ro:
+        x.flags.writeable = False
+    first = mef_ssim_level(ro[:2], ro[2])
+    assert mef_ssim_level(ro[:2], ro[2]) == first == before
+    other = [x.copy() for x in (a, b, f)]
+    other[2][:20] = 0.0
+    for x in other:
+        x.flags.writeable = False
+    assert mef_ssim_level(other[:2], other[2]) != first
 
 
 # ------------------------------------------------------------------------------------------------
@@ -372,7 +468,8 @@ def test_reference_metrics_known_values():
 
 STRUCTURAL = [("SSIM", p) for p in ("default", "vifb", "tang", "cddfuse")] + [
     ("MS-SSIM", "default"), ("MEF-SSIM", "default"), ("MEF-SSIM", "tang"), ("MEF-SSIM", "mefb"),
-    ("Qy", "mefb"), ("Qc", "mefb"), ("Qw", "default"), ("Qw", "mefb"),
+    ("Qy", "mefb"), ("Qc", "mefb"), ("Qw", "default"), ("Qw", "mefb"), ("Qs", "default"),
+    ("Qy", "liu"), ("Qc", "liu"), ("Qw", "liu"), ("Qs", "liu"),
     ("PSNR_gt", "default"), ("SSIM_gt", "default"), ("MAE_gt", "default")]
 
 
@@ -401,7 +498,6 @@ EXPECTED_ERRORS = {
     ("MS-SSIM", "near-binary"): "at least 176",
     ("MS-SSIM", "zero-fused"): "at least 176",
     ("MEF-SSIM", "16x16"): "at least 44",
-    ("Qy", "constant"): "not defined",
     ("Qy", "constant-sources"): "not defined",
     ("Qc", "constant"): "not defined",
     ("Qc", "constant-sources"): "not defined",
@@ -414,7 +510,7 @@ EXPECTED_ERRORS = {
 def test_edge_cases_give_a_value_or_a_clear_error(metric, profile):
     for case, (a, b, f) in edge_cases().items():
         gt = a  # reference metrics: the first source as ground truth
-        want = EXPECTED_ERRORS.get((metric, case))
+        want = EXPECTED_ERRORS.get((metric, case, profile), EXPECTED_ERRORS.get((metric, case)))
         if want is None:
             v = compute(metric, a, b, f, profile=profile, gt=gt)
             assert isinstance(v, float) and math.isfinite(v), (metric, profile, case, v)
@@ -426,19 +522,24 @@ def test_edge_cases_give_a_value_or_a_clear_error(metric, profile):
 def test_undefined_is_a_metric_undefined():
     c = np.full((30, 30), 9.0)
     with pytest.raises(MetricUndefined, match="sources are constant"):
-        compute("Qy", c, c, c)
+        compute("Qy", c, c + 1, c)
+    assert compute("Qy", c, c, c) == 1.0  # equal constants: lambda 1/2, every SSIM 1
     with pytest.raises(MetricUndefined, match="no covariance"):
         compute("Qc", *triple((30, 30))[:2], np.zeros((30, 30)))
 
 
 def test_metrics_are_registered_with_documentation():
     from bench.registry import METRICS
-    for name in ("SSIM", "MS-SSIM", "MEF-SSIM", "Qy", "Qc", "Qw", "PSNR_gt", "SSIM_gt", "MAE_gt"):
+    for name in ("SSIM", "MS-SSIM", "MEF-SSIM", "Qy", "Qc", "Qw", "Qs", "PSNR_gt", "SSIM_gt",
+                 "MAE_gt"):
         e = METRICS.get(name)
         assert e.meta["direction"] in ("higher", "lower") and e.obj.__doc__
         assert "default" in e.meta["conventions"]
     assert METRICS.get("mef_ssim").name == "MEF-SSIM"
     assert METRICS.get("metricYang").name == "Qy"
+    assert METRICS.get("Q_S").name == "Qs"
+    for name in ("Qy", "Qc", "Qw", "Qs"):  # Z. Liu's imageFusionMetrics
+        assert "liu" in METRICS.get(name).meta["conventions"], name
     assert METRICS.get("psnr-gt").meta["needs"] == ("gt", "fused")
     assert METRICS.get("MAE_gt").meta["direction"] == "lower"
 
@@ -455,11 +556,15 @@ def test_metrics_md_section_5_4_fight_adf(shared_data):
     assert compute("SSIM", ir, vi, f, profile="cddfuse") == pytest.approx(0.954, abs=5e-4)
     assert compute("SSIM", ir, vi, f, profile="cddfuse", data_range=255.0) == pytest.approx(
         1.477, abs=5e-4)
-    # METRICS.md's "tang 0.472" is MATLAB ssim with range 1 on 0..255 doubles; Tang's code passes
-    # im2double images (range [0,1]), which is L = 255 on our planes: 0.754.
-    assert compute("SSIM", ir, vi, f, profile="tang", data_range=1.0) == pytest.approx(
-        0.472, abs=5e-4)
-    assert compute("SSIM", ir, vi, f, profile="tang") == pytest.approx(0.7544, abs=1e-4)
+    # METRICS.md's "tang 0.472" is Tang's older, commented-out `ssim` block read as MATLAB ssim
+    # with range 1 on 0..255 doubles; that block on im2double images (range [0,1], L = 255 on our
+    # planes) gives 0.754. The published code's "SSIM" is single-scale MEF-SSIM.
+    assert compute("SSIM", ir, vi, f, profile="tang", variant="tang-ssim-range1") == \
+        pytest.approx(0.472, abs=5e-4)
+    assert compute("SSIM", ir, vi, f, profile="tang", variant="tang-ssim-im2double") == \
+        pytest.approx(0.7544, abs=1e-4)
+    assert compute("SSIM", ir, vi, f, profile="tang") == compute("MEF-SSIM", ir, vi, f,
+                                                                 profile="tang", levels=1)
 
 
 @pytest.mark.shared_data
