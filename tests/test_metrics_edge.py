@@ -210,6 +210,72 @@ def test_qabf_profiles_differ_where_documented():
 
 
 # ------------------------------------------------------------------------------------------------
+# Qabf: Liu's metricXydeas parameterisation (profile liu)
+# ------------------------------------------------------------------------------------------------
+
+def oracle_liu_xydeas(img1, img2, fuse):
+    """metricXydeas.m (zhengliu6699/imageFusionMetrics) written out literally: filter2 'same'
+    with flt1 = H3 and flt2 = H3', buffers of 1e-5 added in the code's order, mean2 of the
+    per-pixel weighted ratio."""
+    def features(x):
+        gx = signal.correlate2d(x, H3, "same")
+        gy = signal.correlate2d(x, H3.T, "same")
+        g = np.sqrt(gx * gx + gy * gy)
+        gx = gx + (gx == 0) * 0.00001
+        return g, np.arctan(gy / gx)
+
+    fuse_g, fuse_a = features(fuse)
+    g1, a1 = features(img1)
+    g2, a2 = features(img2)
+    bimap = g1 > fuse_g
+    g1 = g1 + (g1 == 0) * 0.00001
+    buffer1 = fuse_g / g1
+    fuse_g = fuse_g + (fuse_g == 0) * 0.00001
+    buffer2 = g1 / fuse_g
+    gaf = bimap * buffer1 + (1 - bimap) * buffer2
+    aaf = np.abs(np.abs(a1 - fuse_a) - np.pi / 2) * 2 / np.pi
+    bimap = g2 > fuse_g
+    g2 = g2 + (g2 == 0) * 0.00001
+    buffer1 = fuse_g / g2
+    fuse_g = fuse_g + (fuse_g == 0) * 0.00001
+    buffer2 = g2 / fuse_g
+    gbf = bimap * buffer1 + (1 - bimap) * buffer2
+    abf = np.abs(np.abs(a2 - fuse_a) - np.pi / 2) * 2 / np.pi
+
+    def q(gs, as_):
+        return 1 / (1 + np.exp(-10 * (gs - 0.5))) * 1 / (1 + np.exp(-20 * (as_ - 0.75)))
+
+    return float(np.mean((q(gaf, aaf) * g1 + q(gbf, abf) * g2) / (g1 + g2)))
+
+
+LIU_FULL = (1 / (1 + math.exp(-5))) ** 2  # G = 1 and A = 1: 1/(1+e^-5) each
+
+
+def test_qabf_liu_matches_the_literal_oracle():
+    a, b, f = triple((40, 52), seed=20)
+    zero, const = np.zeros_like(a), np.full_like(a, 90.0)
+    for x, y, z in ((a, b, f), (b, a, f), (a, b, zero), (a, const, f), triple((33, 47), 21)):
+        assert compute("Qabf", x, y, z, profile="liu") == pytest.approx(
+            oracle_liu_xydeas(x, y, z), rel=1e-12)
+    assert conventions("Qabf", "liu") == {"variant": "liu"}
+
+
+def test_qabf_liu_identities_and_differences():
+    a, b, f = triple(seed=22)
+    # F = A = B: every pixel (flat ones too, through the buffers) has G = 1 and A = 1
+    assert compute("Qabf", a, a, a, profile="liu") == pytest.approx(LIU_FULL, rel=1e-12)
+    const = np.full_like(a, 50.0)
+    assert compute("Qabf", const, const, const, profile="liu") == pytest.approx(LIU_FULL,
+                                                                             rel=1e-12)
+    v = compute("Qabf", a, b, f, profile="liu")
+    assert 0 < v < 1 and abs(v - compute("Qabf", a, b, f)) > 1e-2  # another parameterisation
+    assert compute("Qabf", b, a, f, profile="liu") == pytest.approx(v, rel=1e-9)
+    assert compute("Qabf", a, b, np.zeros_like(f), profile="liu") < 0.01
+    with pytest.raises(ValueError, match="variant"):
+        compute("Qabf", a, b, f, variant="liu2012")
+
+
+# ------------------------------------------------------------------------------------------------
 # Nabf and Labf
 # ------------------------------------------------------------------------------------------------
 
@@ -300,7 +366,7 @@ def test_edge_cases():
     with pytest.raises(MetricUndefined, match="neither source has any gradient"):
         compute("Qabf", zero, zero, f)
     assert 0 < compute("Qabf", const, const, f) < 1
-    for prof in ("default", "vifb", "tang", "cddfuse"):
+    for prof in ("default", "vifb", "tang", "cddfuse", "liu"):
         v = compute("Qabf", a, b, zero, profile=prof)  # all-zero F: nothing preserved
         assert 0 <= v < 0.05
         assert 0 < compute("Qabf", a, const, f, profile=prof) < 1  # one constant source
@@ -316,7 +382,7 @@ def test_edge_cases():
     for x, y, z in ((binary, 255 - binary, binary), (nb, 1 - nb, nb), triple((16, 16), 3),
                     triple((17, 23), 4)):
         for name in ("Qabf", "Nabf", "Labf"):
-            for prof in ("default", "vifb", "tang", "cddfuse", "mefb"):
+            for prof in ("default", "vifb", "tang", "cddfuse", "mefb", "liu"):
                 v = compute(name, x, y, z, profile=prof)
                 assert np.isfinite(v) and 0 <= v <= 1
     with pytest.raises(ValueError, match="at least 2 x 2"):

@@ -13,6 +13,10 @@ not copied from it):
   Q_AF = Tg / (1 + exp(kg (G_AF - Dg))) * Ta / (1 + exp(ka (A_AF - Da))) with Tg = 0.9994,
   kg = -15, Dg = 0.5, Ta = 0.9879, ka = -22, Da = 0.8;
   Qabf = sum(Q_AF gA + Q_BF gB) / sum(gA + gB).
+  Z. Liu's metricXydeas.m (profile `liu`, option variant="liu") parameterises it differently:
+  kg = -10, Dg = 0.5, ka = -20, Da = 0.75, Tg = Ta = 1, Petrovic's orientation agreement
+  | |alphaA - alphaF| - pi/2 | * 2/pi, 1e-5 buffers instead of branches, and the mean over pixels
+  of (Q_AF gA + Q_BF gB) / (gA + gB).
 - Nabf and Labf (Petrovic & Xydeas 2005, "Objective image fusion performance characterisation",
   ICCV; Nabf as modified by B. K. Shreyamsha Kumar, SIViP 2013), as in Tang's
   `analysis_nabf.m` (Linfeng-Tang/SeAFusion Evaluation/analysis_nabf.m@d3ae78e): Sobel / 8 with
@@ -160,10 +164,10 @@ def _qabf_features(img: np.ndarray, dtype, scale: float, im2double: bool, matlab
     tmp = np.multiply(say, say)
     g += tmp
     np.sqrt(g, out=g)
-    zero = sax == 0
-    alpha = np.divide(say, sax, out=tmp, where=~zero)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.divide(say, sax, out=tmp)
     np.arctan(alpha, out=alpha)
-    np.copyto(alpha, dtype(HALF_PI), where=zero)
+    np.copyto(alpha, dtype(HALF_PI), where=sax == 0)
     return g, alpha
 
 
@@ -171,13 +175,11 @@ def _qabf_preservation(gs, as_, gf, af, equal_rule: str, dtype) -> np.ndarray:
     """Q_SF = Qg * Qa per pixel, with the operations in the reference code's order."""
     p = _QABF
     bigger = np.maximum(gs, gf)
+    np.maximum(bigger, np.nextafter(dtype(0), dtype(1)), out=bigger)  # only 0 / 0 changes
     ratio = np.minimum(gs, gf)
-    positive = bigger > 0
-    np.divide(ratio, bigger, out=ratio, where=positive)
-    if equal_rule == "gF":
-        np.copyto(ratio, gf, where=gs == gf)
-    else:
-        np.copyto(ratio, dtype(1), where=~positive)
+    ratio /= bigger
+    # gA == gF (0 / 0 included): the branch of the reference code, or G = 1
+    np.copyto(ratio, gf if equal_rule == "gF" else dtype(1), where=gs == gf)
     qg = ratio
     qg -= dtype(p["Dg"])
     qg *= dtype(p["kg"])
@@ -197,6 +199,69 @@ def _qabf_preservation(gs, as_, gf, af, equal_rule: str, dtype) -> np.ndarray:
     return qg
 
 
+_LIU_XYDEAS = dict(k1=-10.0, k2=-20.0, delta1=0.5, delta2=0.75, buffer=0.00001)
+
+
+def _liu_features(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """g and alpha as Liu's metricXydeas.m forms them: filter2 with [-1 0 1; -2 0 2; -1 0 1]
+    and its transpose ('same', zero padding), g = sqrt(X^2 + Y^2), and alpha = atan(Y / X')
+    where X' = X + 1e-5 at the pixels where X == 0 (so alpha = 0 where X == Y == 0)."""
+    x, y = sobel(img, cv2.BORDER_CONSTANT)  # correlation = filter2 with those kernels
+    g = np.multiply(x, x)
+    tmp = np.multiply(y, y)
+    g += tmp
+    np.sqrt(g, out=g)
+    x[x == 0] = _LIU_XYDEAS["buffer"]
+    alpha = np.divide(y, x, out=tmp)
+    np.arctan(alpha, out=alpha)
+    return g, alpha
+
+
+def _liu_preservation(gs, as_, gf, af) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Q_SF, buffered gS, buffered gF) of metricXydeas.m for the caller's gF (buffered or not);
+    strength ratio min/max by the bimap `gS > gF` (before gS's zero buffer), orientation
+    | |alphaS - alphaF| - pi/2 | * 2/pi, sigmoids 1 / (1 + exp(k (x - delta)))."""
+    p = _LIU_XYDEAS
+    bigger = gs > gf
+    gs_b = gs + p["buffer"] * (gs == 0)
+    gf_b = gf + p["buffer"] * (gf == 0)
+    ratio = np.divide(gf, gs_b)              # used where gS > gF (F not yet buffered)
+    np.copyto(ratio, np.divide(gs_b, gf_b), where=~bigger)
+    ratio -= p["delta1"]
+    ratio *= p["k1"]
+    np.exp(ratio, out=ratio)
+    ratio += 1
+    np.divide(1.0, ratio, out=ratio)
+    qa = np.subtract(as_, af)
+    np.abs(qa, out=qa)
+    qa -= HALF_PI
+    np.abs(qa, out=qa)
+    qa *= 2
+    qa /= np.pi
+    qa -= p["delta2"]
+    qa *= p["k2"]
+    np.exp(qa, out=qa)
+    qa += 1
+    np.divide(1.0, qa, out=qa)
+    ratio *= qa
+    return ratio, gs_b, gf_b
+
+
+def _qabf_liu(a, b, f) -> float:
+    """Liu's metricXydeas.m (zhengliu6699/imageFusionMetrics@d6f7f1a): see `qabf`."""
+    ga, aa = _liu_features(a)
+    gb, ab = _liu_features(b)
+    gf, af = _liu_features(f)
+    qaf, wa, gf = _liu_preservation(ga, aa, gf, af)   # F is buffered from here on, as there
+    qbf, wb, _ = _liu_preservation(gb, ab, gf, af)
+    qaf *= wa
+    qbf *= wb
+    qaf += qbf
+    wa += wb
+    qaf /= wa                                         # per pixel; wa + wb >= 2e-5
+    return float(np.mean(qaf))
+
+
 @register_metric(
     "Qabf", direction="higher", family="edge",
     aliases=("Q_abf", "Q^{AB/F}", "Q^AB/F", "QAB/F", "Q_AB/F"),
@@ -212,9 +277,11 @@ def _qabf_preservation(gs, as_, gf, af, equal_rule: str, dtype) -> np.ndarray:
                  "precision": "float64"},
         "cddfuse": {"equal_rule": "gF", "scale": 1.0, "im2double": False,
                     "matlab_conv2": False, "precision": "float32"},
+        "liu": {"variant": "liu"},
     })
 def qabf(a, b, f, equal_rule: str = "ratio", scale: float = 1.0, im2double: bool = False,
-         matlab_conv2: bool = False, precision: str = "float64") -> float:
+         matlab_conv2: bool = False, precision: str = "float64",
+         variant: str = "xydeas-petrovic") -> float:
     """Qabf (Xydeas & Petrovic 2000): edge strength and orientation preserved from the sources
     in F, weighted by source edge strength. Range 0..1 (about 0.9994 * 0.9879 at most); higher
     is better. Symmetric in the two sources, which are combined by the gA/gB-weighted sum
@@ -240,6 +307,19 @@ def qabf(a, b, f, equal_rule: str = "ratio", scale: float = 1.0, im2double: bool
       whether SAx is exactly 0 or a +-1e-17 residue whose sign flips alpha between +-pi/2,
       which moves Tang's Qabf by ~1e-2. MATLAB's own summation order is not documented.
     - precision: "float64", or "float32" to mirror CDDFuse's float32 arithmetic.
+    - variant: "xydeas-petrovic" (everything above), or "liu": Z. Liu's parameterisation in
+      metricXydeas.m (zhengliu6699/imageFusionMetrics@d6f7f1a, citing Xydeas & Petrovic,
+      "Objective pixel-level image fusion performance measure", Proc. SPIE 4051, 89 (2000)),
+      a different computation in which the options above are ignored:
+      Sobel by filter2 ('same', zero padding); alpha = atan(Y / X) with X = 1e-5 where X == 0;
+      G_SF = gF / gS where gS > gF, else gS / gF, with 1e-5 added to a zero gS (and then to a
+      zero gF, which the second source's comparison then sees); orientation agreement
+      A_SF = | |alphaS - alphaF| - pi/2 | * 2/pi (Petrovic's Nabf form);
+      Q_SF = 1 / (1 + exp(-10 (G_SF - 0.5))) * 1 / (1 + exp(-20 (A_SF - 0.75)));
+      weights w = g (L = 1, buffered); and the sources combined per pixel,
+      Qabf = mean over pixels of (Q_AF wA + Q_BF wB) / (wA + wB) (the commented-out line of
+      the code has the usual ratio of sums). So every pixel counts equally, flat ones included
+      (a constant triple scores about 1, an all-zero F about 0). Always defined.
 
     Conventions:
     - default: profile grey planes (BT.601 luma), G = 1 where gA == gF.
@@ -254,9 +334,15 @@ def qabf(a, b, f, equal_rule: str = "ratio", scale: float = 1.0, im2double: bool
       assumed 0..255 data; GNU Octave running the toolkit gives 0.48017, reproduced here.)
     - cddfuse: Evaluator.Qabf (Zhaozixiang1228/MMIF-CDDFuse utils/Evaluator.py@40de058): scipy
       convolve2d 'same' on float32 0..255 grey, `GAF[gA == gF] = gF`, float32 arithmetic.
+    - liu: Liu's metricXydeas.m as fusionAssess.m calls it (double grey images):
+      `variant="liu"`.
 
     Undefined (MetricUndefined) when neither source has any gradient (sum(gA + gB) = 0).
     """
+    if variant == "liu":
+        return _qabf_liu(a, b, f)
+    if variant != "xydeas-petrovic":
+        raise ValueError("Qabf: variant must be 'xydeas-petrovic' or 'liu'")
     if equal_rule not in ("ratio", "gF"):
         raise ValueError("Qabf: equal_rule must be 'ratio' or 'gF'")
     dtype = np.float32 if precision == "float32" else np.float64
@@ -303,7 +389,8 @@ def sobel_fn_matlab(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _petrovic_features(img: np.ndarray, im2double: bool) -> tuple[np.ndarray, np.ndarray]:
     """Edge strength and orientation as sobel_fn.m + analysis_nabf.m: Sobel / 8, mirror padding,
-    alpha = atan(gv / gh), +-pi/2 where gh == 0, 0 where both are 0."""
+    alpha = atan(gv / gh) (IEEE division: +-pi/2 where gh is a signed zero, as MATLAB gives),
+    0 where both are 0."""
     if im2double:
         gx, gy = sobel_fn_matlab(np.asarray(img, dtype=np.float64) / 255.0)
     else:
@@ -311,25 +398,29 @@ def _petrovic_features(img: np.ndarray, im2double: bool) -> tuple[np.ndarray, np
         gx *= 0.125
         gy *= 0.125
     g = np.multiply(gx, gx)
-    tmp = np.multiply(gy, gy)
-    g += tmp
+    alpha = np.multiply(gy, gy)
+    g += alpha
     np.sqrt(g, out=g)
-    flat = gy == 0
-    alpha = np.divide(gx, gy, out=tmp, where=~flat)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(gx, gy, out=alpha)
+    np.copyto(alpha, 0.0, where=np.isnan(alpha))  # gv == gh == 0: atan(0/0) is set to 0
     np.arctan(alpha, out=alpha)
-    np.sign(gx, out=gx)  # atan(+-Inf) = +-pi/2 where gh == 0; atan(0/0) is set to 0
-    gx *= HALF_PI
-    np.copyto(alpha, gx, where=flat)
     return g, alpha
+
+
+_TINY = float(np.nextafter(0.0, 1.0))  # the smallest positive double
 
 
 def _petrovic_q(gs, as_, gf, af) -> np.ndarray:
     """Q_SF = sqrt(Qg Qa) per pixel (Shreyamsha Kumar's parameters), operations in the
     reference code's order."""
     p = _PETROVIC
+    # G = min/max, 0 where gS or gF is 0 (then min = 0; a zero max is raised to the smallest
+    # positive double, which changes no other value, so that 0 / 0 cannot occur)
     bigger = np.maximum(gs, gf)
+    np.maximum(bigger, _TINY, out=bigger)
     qg = np.minimum(gs, gf)
-    np.divide(qg, bigger, out=qg, where=(gs != 0) & (gf != 0))  # else min = 0 already
+    qg /= bigger
     qg -= p["sigmag"]
     qg *= -p["kg"]
     np.exp(qg, out=qg)
@@ -351,10 +442,12 @@ def _petrovic_q(gs, as_, gf, af) -> np.ndarray:
 
 
 def _petrovic_weight(g: np.ndarray) -> np.ndarray:
+    """g^1.5 (as g sqrt(g)) where g >= Td = 2, else wt_min = 0.001."""
     p = _PETROVIC
-    strong = g >= p["Td"]
-    w = np.full(g.shape, p["wt_min"])
-    return np.power(g, p["Lg"], out=w, where=strong)
+    w = np.sqrt(g)
+    w *= g
+    np.copyto(w, p["wt_min"], where=g < p["Td"])
+    return w
 
 
 def petrovic_terms(a, b, f, im2double: bool = False) -> dict[str, float]:
@@ -377,21 +470,24 @@ def petrovic_terms(a, b, f, im2double: bool = False) -> dict[str, float]:
     qabf_total = float(np.vdot(qaf.ravel(), wA.ravel()) + np.vdot(qbf.ravel(), wB.ravel()))
     artefact = np.greater(gF, gA)
     artefact &= gF > gB
+    in_artefact = artefact.astype(np.float64).ravel()
+    in_loss = np.logical_not(artefact).astype(np.float64).ravel()
     # per pixel (1 - Q_AF) wA + (1 - Q_BF) wB; Petrovic's original artefact term uses
     # (2 - Q_AF - Q_BF)(wA + wB)
-    loss = np.subtract(1, qaf)
+    loss = np.subtract(1, qaf, out=aA)
     loss *= wA
-    lb = np.subtract(1, qbf)
+    lb = np.subtract(1, qbf, out=aB)
     lb *= wB
     loss += lb
     na1 = np.subtract(2, qaf, out=qaf)
     na1 -= qbf
     na1 *= np.add(wA, wB, out=wA)
+    loss, na1 = loss.ravel(), na1.ravel()
     return {
         "Qabf": qabf_total / wsum,
-        "Labf": float(loss[~artefact].sum()) / wsum,
-        "Nabf": float(loss[artefact].sum()) / wsum,
-        "Nabf_petrovic": float(na1[artefact].sum()) / wsum,
+        "Labf": float(np.vdot(loss, in_loss)) / wsum,
+        "Nabf": float(np.vdot(loss, in_artefact)) / wsum,
+        "Nabf_petrovic": float(np.vdot(na1, in_artefact)) / wsum,
     }
 
 
