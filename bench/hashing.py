@@ -9,7 +9,6 @@ import hashlib
 import os
 import sqlite3
 import threading
-from pathlib import Path
 
 from . import paths
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .registry import DATASETS, METHODS, METRICS, TASKS
+from .registry import METHODS, METRICS, TASKS
 
 
 def _table(rows: list[dict]) -> str:

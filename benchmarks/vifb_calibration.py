@@ -51,6 +51,8 @@ def main() -> int:
                                          misses=("miss", "sum"))
     print(f"VIFB calibration: {len(pairs)} (scene, method) triples x 13 metrics, profile vifb, "
           f"{seconds:.1f} s with {args.workers} workers\n")
+    for col in ("n", "failed", "misses"):
+        table[col] = table[col].astype(int).astype(str)
     print(table.to_markdown(floatfmt=".2e"))
     print(f"\nvalues: {len(merged)}; outside the bar: {int(merged['miss'].sum())}; "
           f"not computed: {int((merged['status'] != 'ok').sum())}")

@@ -27,55 +27,18 @@ not copied from it):
   Nabf = sum[1(gF > gA and gF > gB) ((1 - Q_AF) wA + (1 - Q_BF) wB)] / sum(wA + wB);
   Labf = sum[1(gF <= gA or gF <= gB) ((1 - Q_AF) wA + (1 - Q_BF) wB)] / sum(wA + wB).
 
-This module also defines the colour rules `vifb-loop` and `mefb-loop` (added to
-`profiles.COLOUR_RULES`), which reproduce how VIFB's and MEFB's metric wrappers loop over channels.
+VIFB/MEFB conventions select the wrappers' channel loops `vifb-loop` / `mefb-loop`
+(bench.metrics.profiles.channel_loop).
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from . import MetricUndefined, profiles
-from .matlab import rgb2gray
+from . import MetricUndefined
 from .registry import register_metric
 
 HALF_PI = np.pi / 2
-
-
-# --------------------------------------------------------------------------- colour rules
-def _colour(im) -> bool:
-    return im is not None and im.ndim == 3 and im.shape[2] == 3
-
-
-def _loop_rule(red_channel_for_grey_sources: bool):
-    """The channel loop of the VIFB/MEFB wrappers (metricsQabf.m, metricsQcb.m, metricsQcv.m,
-    metricsQp.m):
-
-    - F colour: the metric per RGB channel, averaged; a grey source is used for every channel.
-      MEFB only: when both sources are grey, only F's first (red) channel is scored.
-    - F grey and a source colour: the colour source goes through MATLAB `rgb2gray` on doubles
-      (not rounded), as metricsQabf.m/metricsQp.m do inside the metric (metricsQcb/Qcv error out
-      in MATLAB on that input; we apply the same rgb2gray rule instead of failing).
-    """
-
-    def rule(images: list) -> list[tuple]:
-        a, b, f = images[:3]
-        rest = list(images[3:])
-        if not any(_colour(im) for im in images):
-            return [tuple(images)]
-        if _colour(f):
-            if red_channel_for_grey_sources and not _colour(a) and not _colour(b):
-                return [(a, b, f[:, :, 0], *rest)]
-            return [tuple(None if im is None else (im[:, :, c] if _colour(im) else im)
-                          for im in images) for c in range(3)]
-        return [tuple(None if im is None else (rgb2gray(im, integer=False) if _colour(im) else im)
-                      for im in images)]
-
-    return rule
-
-
-profiles.COLOUR_RULES.setdefault("vifb-loop", _loop_rule(False))
-profiles.COLOUR_RULES.setdefault("mefb-loop", _loop_rule(True))
 
 
 # --------------------------------------------------------------------------- Sobel primitives

@@ -70,8 +70,8 @@ def mse(a, b, f, scale: float = 1.0) -> float:
                 "sqrt(SSE)/MN, averaged over sources)",
     conventions={
         "default": {},
-        "vifb": {"form": "vifb", "_colour": "vifb-loop-f64"},
-        "mefb": {"form": "vifb", "_colour": "mefb-loop-f64"},
+        "vifb": {"form": "vifb", "_colour": "vifb-loop"},
+        "mefb": {"form": "vifb", "_colour": "mefb-loop"},
     })
 def rmse(a, b, f, form: str = "sqrt-mean-mse") -> float:
     """RMSE of F against the sources, 0..255 scale (grey levels).
@@ -100,8 +100,8 @@ def rmse(a, b, f, form: str = "sqrt-mean-mse") -> float:
                 "~60 dB, Tang's +48.13 dB, CDDFuse's peak max(F))",
     conventions={
         "default": {},
-        "vifb": {"form": "vifb", "_colour": "vifb-loop-f64"},
-        "mefb": {"form": "vifb", "_colour": "mefb-loop-f64"},
+        "vifb": {"form": "vifb", "_colour": "vifb-loop"},
+        "mefb": {"form": "vifb", "_colour": "mefb-loop"},
         "tang": {"form": "tang"},
         "cddfuse": {"form": "cddfuse"},
     })

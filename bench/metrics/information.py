@@ -22,8 +22,8 @@ that indexes a histogram with the raw uint8 values sees integers, so the binning
 only matters for non-integer input: 'rint' (nearest, halves to even, numpy/CDDFuse), 'round'
 (halves away from zero, MATLAB round/uint8), 'floor' (VIFB/MEFB `floor` in metricsEntropy.m).
 
-This module also adds the colour rules `vifb-loop-u8`, `mefb-loop-u8`, `vifb-loop-f64` and
-`mefb-loop-f64` to `profiles.COLOUR_RULES` (see `_loop_rule`).
+VIFB/MEFB conventions select the wrappers' channel loops (`vifb-loop-u8`, `mefb-loop-u8`, ...,
+see bench.metrics.profiles.channel_loop).
 """
 from __future__ import annotations
 
@@ -31,52 +31,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import MetricUndefined, profiles
-from .matlab import imfilter, matlab_round, rgb2gray
+from . import MetricUndefined
+from .matlab import imfilter, matlab_round
 from .registry import register_metric
 
 LN2 = np.log(2.0)
-
-
-# --------------------------------------------------------------------------- colour rules
-def _is_colour(im) -> bool:
-    return im is not None and im.ndim == 3 and im.shape[2] == 3
-
-
-def _loop_rule(red_channel_for_grey_sources: bool, integer_rgb2gray: bool):
-    """The channel loop of the VIFB/MEFB metric wrappers (metricsCross_entropy.m,
-    metricsMutinf.m, metricsEntropy.m, metricsPsnr.m, metricsRmse.m, ...; MEFB's
-    metricsNMI/Qncie/TE/FMI.m):
-
-    - F colour: the metric per RGB channel, averaged (a grey source is used for every channel).
-      MEFB only: when both sources are grey, only F's first (red) channel is scored
-      (`fused = fused(:,:,1)` in MEFB's wrappers).
-    - F grey and a source colour: the colour source goes through MATLAB `rgb2gray` inside the
-      metric. Where the wrapper converts the sources with double() first (metricsPsnr.m,
-      metricsRmse.m) rgb2gray is not rounded (`-f64` rules); where it works on the uint8 image
-      (metricsCross_entropy.m, metricsMutinf.m) the grey image is rounded (`-u8` rules).
-    """
-
-    def rule(images: list) -> list[tuple]:
-        a, b, f = images[:3]
-        rest = list(images[3:])
-        if not any(_is_colour(im) for im in images):
-            return [tuple(images)]
-        if _is_colour(f):
-            if red_channel_for_grey_sources and not _is_colour(a) and not _is_colour(b):
-                return [(a, b, f[:, :, 0], *rest)]
-            return [tuple(None if im is None else (im[:, :, c] if _is_colour(im) else im)
-                          for im in images) for c in range(3)]
-        return [tuple(None if im is None else
-                      (rgb2gray(im, integer=integer_rgb2gray) if _is_colour(im) else im)
-                      for im in images)]
-
-    return rule
-
-
-for _name, _red, _int in (("vifb-loop-u8", False, True), ("mefb-loop-u8", True, True),
-                          ("vifb-loop-f64", False, False), ("mefb-loop-f64", True, False)):
-    profiles.COLOUR_RULES.setdefault(_name, _loop_rule(_red, _int))
 
 
 # --------------------------------------------------------------------------- histograms

@@ -294,7 +294,7 @@ _VIFF_P = np.array([1.0, 0.0, 0.15, 1.0]) / 2.15
     "VIFF", direction="higher", family="perceptual",
     aliases=("VIF_Han", "Han_VIFF", "metricsVIF"),
     description="visual information fidelity for fusion (Han et al. 2013), one score in [0, 1]",
-    conventions={"default": {}, "mefb": {"_colour": "mefb-red"}})
+    conventions={"default": {}, "mefb": {"_colour": "mefb-loop-u8"}})
 def viff(a, b, f) -> float:
     """VIFF: Y. Han, Y. Cai, Y. Cao, X. Xu, "A new image fusion performance metric based on visual
     information fidelity", Inf. Fusion 14(2), 2013 (MEFB metrics/metricsVIF.m@82014f4, which MEFB
@@ -307,7 +307,7 @@ def viff(a, b, f) -> float:
     p = (1, 0, 0.15, 1)/2.15.
 
     - mefb / default: as above; MEFB scores F's red channel when both sources are grey
-      ('mefb-red'), per RGB channel otherwise. (With a grey F and colour sources MEFB's code would
+      ('mefb-loop-u8'), per RGB channel otherwise. (With a grey F and colour sources MEFB's code would
       try an sRGB-to-Lab conversion and fail; here the sources are reduced with rgb2gray.)
 
     Needs at least 41 x 41 pixels (all four scales non-empty; MATLAB returns NaN below):

@@ -90,12 +90,63 @@ def folded(images: list) -> list[tuple]:
                    else np.hstack([im] * 3)) for im in images)]
 
 
+def channel_loop(colour_f_grey_sources: str, round_rgb2gray: bool) -> Callable[[list], list[tuple]]:
+    """The channel loop of VIFB's and MEFB's per-metric MATLAB wrappers.
+
+    - F colour: the metric per RGB channel, averaged (a grey source serves every channel);
+      except, when both sources are grey, MEFB scores only F's red channel
+      (`fused = fused(:,:,1)`, colour_f_grey_sources='red') or its unrounded rgb2gray
+      (metricsAvg_gradient.m, 'rgb2gray').
+    - F grey and a source colour: the colour source goes through MATLAB rgb2gray inside the
+      metric, rounded to uint8 where the wrapper works on the uint8 image (metricsMutinf.m,
+      metricsSsim.m, ...), unrounded where it converts with double() first (metricsPsnr.m,
+      metricsQabf.m, ...).
+    """
+    if colour_f_grey_sources not in ("per-channel", "red", "rgb2gray"):
+        raise ValueError(colour_f_grey_sources)
+
+    def rule(images: list) -> list[tuple]:
+        a, b, f = images[:3]
+        if not any(_is_colour(im) for im in images):
+            return [tuple(images)]
+        if _is_colour(f):
+            if not _is_colour(a) and not _is_colour(b) and colour_f_grey_sources != "per-channel":
+                plane = f[:, :, 0] if colour_f_grey_sources == "red" else rgb2gray(f, integer=False)
+                return [(a, b, plane, *images[3:])]
+            return per_channel(images)
+        return [tuple(None if im is None else
+                      (rgb2gray(im, integer=round_rgb2gray) if _is_colour(im) else im)
+                      for im in images)]
+
+    return rule
+
+
+def vifb_fold_fused(images: list) -> list[tuple]:
+    """VIFB metricsSpatial_frequency.m on a colour F: `[m,n] = size(fused)` folds the three
+    channels side by side (n becomes 3W) and the loops run over that m x 3W plane, seams
+    included. A grey F is used as it is. Only F is folded; SF does not read the sources."""
+    a, b, f = images[:3]
+    if not _is_colour(f):
+        return [tuple(im[:, :, 0] if _is_colour(im) and k < 2 else im
+                      for k, im in enumerate(images))]
+    return [(None if a is None else (a[:, :, 0] if _is_colour(a) else a),
+             None if b is None else (b[:, :, 0] if _is_colour(b) else b),
+             np.hstack([f[:, :, c] for c in range(3)]), *images[3:])]
+
+
 COLOUR_RULES: dict[str, Callable[[list], list[tuple]]] = {
     "bt601-y": grey_rule("bt601-y"),
     "rgb2gray": grey_rule("rgb2gray"),
     "cddfuse-gray": grey_rule("cddfuse-gray"),
     "per-channel": per_channel,
     "fold": folded,
+    # per-metric rules of the VIFB/MEFB wrappers (selected through a metric's `_colour` option)
+    "vifb-loop": channel_loop("per-channel", round_rgb2gray=False),
+    "vifb-loop-u8": channel_loop("per-channel", round_rgb2gray=True),
+    "mefb-loop": channel_loop("red", round_rgb2gray=False),
+    "mefb-loop-u8": channel_loop("red", round_rgb2gray=True),
+    "mefb-loop-rgb2gray": channel_loop("rgb2gray", round_rgb2gray=False),
+    "vifb-fold-fused": vifb_fold_fused,
 }
 
 

@@ -17,49 +17,16 @@ copied):
 - CDDFuse: Zhaozixiang1228/MMIF-CDDFuse utils/Evaluator.py @40de058;
 - Z. Liu: zhengliu6699/imageFusionMetrics metricZheng.m @d6f7f1a (Qsf).
 
-This module adds the colour rules `vifb-fold-fused` and `mefb-loop-rgb2gray` to
-`profiles.COLOUR_RULES`.
+VIFB's SF uses the `vifb-fold-fused` colour rule, MEFB's AG `mefb-loop-rgb2gray` (both in
+bench.metrics.profiles).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import MetricUndefined, profiles
-from .matlab import gradient, imfilter, matlab_round, rgb2gray, sobel_kernels
+from . import MetricUndefined
+from .matlab import gradient, imfilter, matlab_round, sobel_kernels
 from .registry import register_metric
-
-
-def _is_colour(im) -> bool:
-    return im is not None and im.ndim == 3 and im.shape[2] == 3
-
-
-def _fold_fused(images: list) -> list[tuple]:
-    """VIFB metricsSpatial_frequency.m on a colour F: `[m,n] = size(fused)` folds the three
-    channels side by side (n becomes 3W) and the loops run over that m x 3W plane, including
-    the two seams between channels. A grey F is used as it is (the framework's `fold` rule
-    would replicate a grey F three times when a source is colour, which VIFB does not do).
-    Only F is folded; SF does not read the sources."""
-    a, b, f = images[:3]
-    if not _is_colour(f):
-        return [tuple(im[:, :, 0] if _is_colour(im) and k < 2 else im
-                      for k, im in enumerate(images))]
-    folded = np.hstack([f[:, :, c] for c in range(3)])
-    return [(None if a is None else (a[:, :, 0] if _is_colour(a) else a),
-             None if b is None else (b[:, :, 0] if _is_colour(b) else b),
-             folded, *images[3:])]
-
-
-def _mefb_loop_rgb2gray(images: list) -> list[tuple]:
-    """MEFB metricsAvg_gradient.m: when both sources are grey and F is colour, F is converted
-    with rgb2gray on doubles (not rounded); otherwise per RGB channel, averaged."""
-    a, b, f = images[:3]
-    if _is_colour(f) and not _is_colour(a) and not _is_colour(b):
-        return [(a, b, rgb2gray(f, integer=False), *images[3:])]
-    return profiles.per_channel(images)
-
-
-profiles.COLOUR_RULES.setdefault("vifb-fold-fused", _fold_fused)
-profiles.COLOUR_RULES.setdefault("mefb-loop-rgb2gray", _mefb_loop_rgb2gray)
 
 
 def _check_size(name: str, f: np.ndarray, minimum: int = 2) -> None:

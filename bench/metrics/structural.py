@@ -41,8 +41,6 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from . import profiles
-from .matlab import rgb2gray
 from .registry import register_metric
 
 EPS = float(np.finfo(np.float64).eps)  # MATLAB eps
@@ -52,44 +50,6 @@ SHIFT = 127.5  # centring constant of the windowed statistics
 def _undefined(message: str) -> Exception:
     from . import MetricUndefined  # defined in the package before its modules are loaded
     return MetricUndefined(message)
-
-
-# ------------------------------------------------------------------------------------------------
-# Colour rules used by these metrics' conventions (added to profiles.COLOUR_RULES below)
-# ------------------------------------------------------------------------------------------------
-
-def _is_colour(im) -> bool:
-    return im is not None and im.ndim == 3 and im.shape[2] == 3
-
-
-def vifb_ssim_colour(images: list) -> list[tuple]:
-    """VIFB metricsSsim.m: if the fused image is grey, each colour source is reduced with MATLAB
-    `rgb2gray` (uint8 result) and one grey triple is scored; otherwise each RGB channel of F is
-    scored against the same channel of each colour source (a grey source is used as is) and the
-    channel values are averaged."""
-    f = images[2]
-    if not _is_colour(f):
-        return [tuple(None if im is None else (rgb2gray(im) if _is_colour(im) else im)
-                      for im in images)]
-    return profiles.per_channel(images)
-
-
-def mefb_colour(images: list) -> list[tuple]:
-    """MEFB metricsQy/Qc/Qw/VIF: when both sources are grey and F is colour, only F's first (red)
-    channel is scored; when F is grey, colour sources are reduced with MATLAB `rgb2gray` (uint8)
-    (MEFB's inner functions do that); otherwise per RGB channel, averaged (a grey source is
-    replicated; MEFB itself fails on a grey first source with a colour F)."""
-    a, b, f = images[0], images[1], images[2]
-    if _is_colour(f) and not _is_colour(a) and not _is_colour(b):
-        return [(a, b, f[:, :, 0]) + tuple(images[3:])]
-    if not _is_colour(f):
-        return [tuple(None if im is None else (rgb2gray(im) if _is_colour(im) else im)
-                      for im in images)]
-    return profiles.per_channel(images)
-
-
-profiles.COLOUR_RULES.setdefault("vifb-ssim", vifb_ssim_colour)
-profiles.COLOUR_RULES.setdefault("mefb-red", mefb_colour)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -457,7 +417,7 @@ _SSIM_VARIANTS = {
     description="structural similarity of F to each source (Wang et al. 2004), mean over sources",
     conventions={
         "default": {},
-        "vifb": {"aggregate": "sum", "_colour": "vifb-ssim"},
+        "vifb": {"aggregate": "sum", "_colour": "vifb-loop-u8"},
         "tang": {"variant": "mef-ssim"},
         "cddfuse": {"aggregate": "sum", "data_range": 2.0, "window": "uniform", "win_size": 7,
                     "border": "reflect-crop", "sample_covariance": True,
@@ -929,7 +889,7 @@ def _finish(q: np.ndarray, metric: str, drop_nan: bool, why: str, why_matlab: st
 @register_metric(
     "Qy", direction="higher", family="structural", aliases=("Q_Y", "metricYang", "metricsQy"),
     description="Yang et al.'s SSIM-based fusion quality (2008)",
-    conventions={"default": {}, "mefb": {"_colour": "mefb-red"}, "liu": {"drop_nan": False}})
+    conventions={"default": {}, "mefb": {"_colour": "mefb-loop-u8"}, "liu": {"drop_nan": False}})
 def q_yang(a, b, f, *, flat_lambda: str = "matlab", drop_nan: bool = True) -> float:
     """Qy (C. Yang, J.-Q. Zhang, X.-R. Wang, X. Liu, "A novel similarity based quality metric for
     image fusion", Inf. Fusion 9(2), 2008). Unitless, <= 1.
@@ -959,7 +919,7 @@ def q_yang(a, b, f, *, flat_lambda: str = "matlab", drop_nan: bool = True) -> fl
     different constants (MATLAB: a noise value) are still dropped.
 
     - mefb / default: MEFB metricsQy.m@82014f4 (Liu's metricYang.m plus the NaN removal). MEFB
-      scores only F's red channel when both sources are grey ('mefb-red' colour rule).
+      scores only F's red channel when both sources are grey ('mefb-loop-u8' colour rule).
     - liu: zhengliu6699/imageFusionMetrics metricYang.m@d6f7f1a (drop_nan=False), grey images.
 
     Needs at least 11 x 11 pixels (ValueError); constant sources leave no pixel
@@ -1008,7 +968,7 @@ def q_yang(a, b, f, *, flat_lambda: str = "matlab", drop_nan: bool = True) -> fl
 @register_metric(
     "Qc", direction="higher", family="structural", aliases=("Q_C", "metricCvejic", "metricsQc"),
     description="Cvejic et al.'s SSIM-based fusion quality (2006)",
-    conventions={"default": {}, "mefb": {"_colour": "mefb-red"}, "liu": {"drop_nan": False}})
+    conventions={"default": {}, "mefb": {"_colour": "mefb-loop-u8"}, "liu": {"drop_nan": False}})
 def q_cvejic(a, b, f, *, drop_nan: bool = True) -> float:
     """Qc (N. Cvejic, A. Loza, D. Bull, N. Canagarajah, "A similarity metric for assessment of
     image fusion algorithms", Int. J. Signal Process. 2(3), 2006); Liu's metricCvejic.m metric 2.
@@ -1027,7 +987,7 @@ def q_cvejic(a, b, f, *, drop_nan: bool = True) -> float:
     exactly 0 there) the result is MetricUndefined; the other constant windows (MATLAB: a ratio of
     rounding noise) are dropped.
 
-    - mefb / default: MEFB metricsQc.m@82014f4; 'mefb-red' colour rule under mefb.
+    - mefb / default: MEFB metricsQc.m@82014f4; 'mefb-loop-u8' colour rule under mefb.
     - liu: zhengliu6699/imageFusionMetrics metricCvejic.m@d6f7f1a with sw = 2 (drop_nan=False).
 
     Same note on MATLAB rounding noise as Qy (in windows where F is constant MATLAB's mu is a
@@ -1144,7 +1104,7 @@ def q_piella_mean(a, b, f) -> float:
     "Qw", direction="higher", family="structural",
     aliases=("Q_W", "metricPeilla", "metricPiella", "metricsQw"),
     description="Piella's weighted fusion quality index (2003)",
-    conventions={"default": {}, "mefb": {"features": "edges", "_colour": "mefb-red"},
+    conventions={"default": {}, "mefb": {"features": "edges", "_colour": "mefb-loop-u8"},
                  "liu": {"features": "intensity"}})
 def q_piella(a, b, f, *, features: str = "intensity") -> float:
     """Qw, Piella and Heijmans' weighted fusion quality index (ICIP 2003, eq. (6)); Liu's
@@ -1159,7 +1119,7 @@ def q_piella(a, b, f, *, features: str = "intensity") -> float:
       `Qe = Qw^alpha` with alpha = 1, where Qw is the weighted index computed on the edge-magnitude
       images (3 x 3 Prewitt-like filters, filter2 'same'); Liu's sw = 3 would multiply by the
       intensity index (`Qe = Q*Qw^alpha`) but never defines Q. So MEFB's "Qw" is the weighted
-      index of the edge maps, not of the images. 'mefb-red' colour rule.
+      index of the edge maps, not of the images. 'mefb-loop-u8' colour rule.
 
     Needs at least 11 x 11 pixels. Constant sources give lambda = 1/2 everywhere (the +0.5 rule).
     """

@@ -118,7 +118,7 @@ def _yolo_box(cls: int, m: np.ndarray) -> tuple[float, ...]:
 
 def _place_objects(street: Street, rng: np.random.Generator) -> list[shapes.Shape]:
     cam = street.cam
-    h, w = cam.height, cam.width
+    h = cam.height
     min_h = MIN_HEIGHT_AT_256 * h / 256
     z_min = cam.f * cam.hcam / (h - 2 - cam.y_h)  # nearest depth whose ground row is inside
     out = []
