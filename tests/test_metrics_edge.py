@@ -17,7 +17,8 @@ import pytest
 from scipy import ndimage, signal
 
 from bench.metrics import MetricUndefined, compute, conventions
-from bench.metrics.edge import conv2_sobel_matlab, petrovic_terms, sobel, sobel_fn_matlab
+from bench.metrics.nabf import petrovic_terms
+from bench.metrics.sobel import conv2_sobel_matlab, sobel, sobel_fn_matlab
 from bench.metrics.matlab import rgb2gray
 from bench.metrics.profiles import PROFILES
 

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from bench.metrics import MetricUndefined, compute, conventions
+from bench.metrics import fmi, fmi_features
 from bench.metrics import information as info
 from bench.metrics.profiles import PROFILES
 
@@ -380,7 +381,7 @@ def test_vectorised_fmi_equals_the_per_window_loop(feature, exact, monkeypatch):
     # exact: every window through the float64 path (as for |phi| > _F32_MAX_PHI); otherwise the
     # default float32 joint-entropy cell terms (1e-6 per window)
     if exact:
-        monkeypatch.setattr(info, "_F32_MAX_PHI", -1.0)
+        monkeypatch.setattr(fmi, "_F32_MAX_PHI", -1.0)
     tol = 1e-12 if exact else 1e-6
     rng = np.random.default_rng(11)
     for k in range(3):
@@ -392,19 +393,19 @@ def test_vectorised_fmi_equals_the_per_window_loop(feature, exact, monkeypatch):
             f = np.round((a + b) / 2)
         if k == 2:
             f[:4, :5] = 0  # a flat patch in F
-        fa, fb, ff = (info.fmi_feature(x, feature) for x in (a, b, f))
+        fa, fb, ff = (fmi_features.fmi_feature(x, feature) for x in (a, b, f))
         rows, cols = ff.shape[0] - 2, ff.shape[1] - 2
         every = [(p, q) for p in range(1, rows + 1) for q in range(1, cols + 1)]
         pick = every if len(every) <= 120 else [every[i] for i in
                                                rng.choice(len(every), 120, replace=False)]
         flat = [(p - 1) * cols + (q - 1) for p, q in pick]
         for reuse in (True, False):
-            af, bf = info._fmi_windows(info._windows(fa, 3), info._windows(fb, 3),
-                                       info._windows(ff, 3), reuse)
+            af, bf = fmi._fmi_windows(fmi._windows(fa, 3), fmi._windows(fb, 3),
+                                      fmi._windows(ff, 3), reuse)
             got = ((af + bf) / 2)[flat]
             want = naive_fmi_windows(fa, fb, ff, reuse, pick)
             assert np.allclose(got, want, rtol=0, atol=tol), (feature, k, reuse)
-            total = info.fmi(a, b, f, feature=feature, reuse_normalised_f=reuse, chunk=37)
+            total = fmi.fmi(a, b, f, feature=feature, reuse_normalised_f=reuse, chunk=37)
             # chunking changes nothing but the float32 summation blocks
             assert total == pytest.approx(float(((af + bf) / 2).mean()),
                                           abs=1e-13 if exact else 1e-9)
@@ -412,11 +413,11 @@ def test_vectorised_fmi_equals_the_per_window_loop(feature, exact, monkeypatch):
 
 def test_fmi_binary_pattern_path_equals_the_window_path():
     a, b, f = triple((30, 40), seed=7)
-    fa, fb, ff = (info.fmi_feature(x, "edge") for x in (a, b, f))
+    fa, fb, ff = (fmi_features.fmi_feature(x, "edge") for x in (a, b, f))
     for reuse in (True, False):
-        fast = info._fmi_binary(fa, fb, ff, 3, reuse)
-        af, bf = info._fmi_windows(info._windows(fa, 3), info._windows(fb, 3),
-                                   info._windows(ff, 3), reuse)
+        fast = fmi._fmi_binary(fa, fb, ff, 3, reuse)
+        af, bf = fmi._fmi_windows(fmi._windows(fa, 3), fmi._windows(fb, 3),
+                                  fmi._windows(ff, 3), reuse)
         assert fast == pytest.approx((af.sum() + bf.sum()) / (2 * len(af)), abs=1e-13)
 
 
@@ -444,10 +445,10 @@ def test_fmi_reference_quirk_b_window_equal_to_raw_f():
     fixed = compute("FMI_pixel", a, f, f)
     quirk = compute("FMI_pixel", a, f, f, reuse_normalised_f=True)
     assert fixed > quirk + 0.1
-    fa, fb, ff = (info.fmi_feature(x, "none") for x in (a, f, f))
-    af, bf = info._fmi_windows(info._windows(fa, 3), info._windows(fb, 3),
-                               info._windows(ff, 3), True)
-    assert np.all(bf[(info._windows(ff, 3) == 200).sum(axis=0) == 1] == 0.0)
+    fa, fb, ff = (fmi_features.fmi_feature(x, "none") for x in (a, f, f))
+    af, bf = fmi._fmi_windows(fmi._windows(fa, 3), fmi._windows(fb, 3),
+                              fmi._windows(ff, 3), True)
+    assert np.all(bf[(fmi._windows(ff, 3) == 200).sum(axis=0) == 1] == 0.0)
     assert conventions("FMI_dct", "tang")["reuse_normalised_f"] is True
     assert conventions("FMI_dct", "default") == {}
 
@@ -455,26 +456,26 @@ def test_fmi_reference_quirk_b_window_equal_to_raw_f():
 def test_matlab_edge_on_a_step():
     x = np.zeros((6, 10))
     x[:, 5:] = 255.0
-    e = info.matlab_edge_sobel(x)
+    e = fmi_features.matlab_edge_sobel(x)
     assert e[:, 5].all() and e.sum() == 6  # the thinning keeps the right side of the step
-    assert not info.matlab_edge_sobel(np.full((5, 5), 3.0)).any()
+    assert not fmi_features.matlab_edge_sobel(np.full((5, 5), 3.0)).any()
 
 
 def test_matlab_dmey_filter_bank_and_dwt_layout():
-    w = info.matlab_dmey()
+    w = fmi_features.matlab_dmey()
     assert w.dec_len == 102
     assert sum(w.rec_lo) == pytest.approx(math.sqrt(2))
     assert w.dec_lo[-1] == 0.0 and w.rec_lo[0] == 0.0
-    feat = info.fmi_feature(smooth((20, 24), 1), "wavelet")
+    feat = fmi_features.fmi_feature(smooth((20, 24), 1), "wavelet")
     assert feat.shape == (2 * ((20 + 101) // 2), 2 * ((24 + 101) // 2))
     assert feat.min() == 0.0 and feat.max() == 1.0
 
 
 def test_fmi_transform_features_of_constant_images_are_exact():
     c1, c2 = np.full((16, 16), 100.0), np.full((16, 16), 128.0)
-    d = info.fmi_feature(c1, "dct")
+    d = fmi_features.fmi_feature(c1, "dct")
     assert d[0, 0] == pytest.approx(1600.0) and np.count_nonzero(d) == 1
-    w1, w2 = info.fmi_feature(c1, "wavelet"), info.fmi_feature(c2, "wavelet")
+    w1, w2 = fmi_features.fmi_feature(c1, "wavelet"), fmi_features.fmi_feature(c2, "wavelet")
     assert np.allclose(w1, w2, rtol=0, atol=1e-12)
     for x in (w1, w2):  # constant blocks: the dmey high-pass sums to ~1e-6, not 0
         assert len(np.unique(x)) == 3
@@ -649,7 +650,7 @@ def test_fmi_w_reproduces_the_reference_run_with_its_dwt_filter(monkeypatch):
             and r["value"] is not None
             and not json.loads((REF / "triples.json").read_text())[r["triple"]]["shared_data"]]
     assert recs and all(r["trust"].startswith("octave-differs") for r in recs)
-    monkeypatch.setattr(info, "matlab_dmey", lambda: pywt.Wavelet("dmey"))
+    monkeypatch.setattr(fmi_features, "matlab_dmey", lambda: pywt.Wavelet("dmey"))
     for r in recs:
         a, b, f = _fixture_triple(r["triple"])
         x, y = (a, b) if r["order"] == "ab" else (b, a)

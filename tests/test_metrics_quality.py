@@ -19,7 +19,8 @@ from scipy import signal
 
 from bench.metrics import MetricUndefined, compute
 from bench.metrics.matlab import matlab_round, rgb2gray
-from bench.metrics.quality import _PCBank, freqspace_radius, normalize1, phase_congruency
+from bench.metrics.phase_congruency import _PCBank, phase_congruency
+from bench.metrics.quality import freqspace_radius, normalize1
 
 
 def smooth(shape, seed, sigma=2.0):

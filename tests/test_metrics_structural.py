@@ -17,7 +17,7 @@ import pytest
 
 from bench.metrics import MetricUndefined, compute, conventions
 from bench.metrics.matlab import filter2, fspecial_gaussian, imfilter
-from bench.metrics.structural import mef_ssim_value
+from bench.metrics.mef_ssim import mef_ssim_value
 
 RNG = np.random.default_rng(7)
 
@@ -375,7 +375,7 @@ def test_qy_lambda_on_windows_where_both_sources_are_constant():
 
 
 def test_qw_mefb_is_the_weighted_index_of_edge_maps():
-    from bench.metrics.structural import _edge_magnitude
+    from bench.metrics.ssim_fusion import _edge_magnitude
     a, b, f = triple((40, 44), seed=22)
     edges = [_edge_magnitude(x) for x in (a, b, f)]
     prewitt = np.array([[1.0, 0, -1], [1, 0, -1], [1, 0, -1]])
@@ -418,7 +418,7 @@ def test_mefb_red_channel_rule():
 
 def test_shared_scores_are_reused_only_for_the_same_read_only_planes():
     from bench.metrics import compute_many
-    from bench.metrics.structural import mef_ssim_level
+    from bench.metrics.mef_ssim import mef_ssim_level
     a, b, f = triple((64, 64), seed=50)
     names = ["SSIM", "MS_SSIM", "Qs", "Qw"]
     vals, errors = compute_many(names, a, b, f, profile="tang")

@@ -19,8 +19,9 @@ import numpy as np
 from ..registry import METRICS
 from .profiles import PROFILES, Profile, get_profile
 
-FAMILY_MODULES = ("information", "spatial", "correlation", "error", "structural", "perceptual",
-                  "edge", "quality", "reference")
+FAMILY_MODULES = ("information", "fmi", "spatial", "correlation", "error", "ssim", "mef_ssim",
+                  "ssim_fusion", "perceptual", "qabf", "nabf", "quality", "phase_congruency",
+                  "reference")
 
 
 class MetricUndefined(ValueError):

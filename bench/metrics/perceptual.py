@@ -22,8 +22,8 @@ import numpy as np
 
 from .matlab import fspecial_gaussian, to_uint8
 from .registry import register_metric
-from .structural import (Arena, _undefined, buffer, filter_same, gaussian_1d, sep_filter,
-                         valid_view)
+from .windows import (Arena, _undefined, buffer, filter_same, gaussian_1d, sep_filter,
+                      valid_view)
 
 _TINY = 1e-10
 

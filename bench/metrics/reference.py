@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from .registry import register_metric
-from .structural import Arena, _skimage_mean, _undefined, buffer, ssim_map
+from .ssim import ssim_map
+from .windows import Arena, _mean, _undefined, buffer
 
 
 @register_metric(
@@ -39,8 +40,8 @@ def ssim_gt(a, b, f, *, gt, data_range: float = 255.0, window: str = "gaussian",
     map. Unitless, <= 1; 1 for F = GT. The window options are those of SSIM. Images smaller than
     the window raise ValueError."""
     with Arena():
-        return _skimage_mean(ssim_map(f, gt, data_range=data_range, window=window,
-                                      win_size=win_size, sigma=sigma, border=border))
+        return _mean(ssim_map(f, gt, data_range=data_range, window=window, win_size=win_size,
+                              sigma=sigma, border=border))
 
 
 @register_metric(
