@@ -285,6 +285,21 @@ def test_ms_ssim_matches_oracle_and_identity():
         compute("MS-SSIM", a[:100], b[:100], f[:100])
 
 
+def test_ms_ssim_negative_scale_score_default_clips_strict_raises():
+    from bench.metrics import MetricUndefined
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[:192, :192]
+    a = 128 + 100 * np.sin(xx / 9.0) + rng.normal(0, 2, (192, 192))
+    f = 255.0 - a  # anti-correlated at every scale: negative contrast-structure scores
+    val = compute("MS-SSIM", a, a, f)
+    assert val == 0.0  # clipped to 0 at the first negative scale, for both sources
+    with pytest.raises(MetricUndefined, match="negative score at scale"):
+        compute("MS-SSIM", a, a, f, nonnegative=False)
+    # where no scale is negative, clipping changes nothing
+    a2, b2, f2 = triple((181, 197), seed=2)
+    assert compute("MS-SSIM", a2, b2, f2) == compute("MS-SSIM", a2, b2, f2, nonnegative=False)
+
+
 def test_ms_ssim_is_not_tangs_ms_ssim():
     a, b, f = triple((180, 180), seed=4)
     assert compute("MS_SSIM", a, b, f, profile="tang") == compute("MEF-SSIM", a, b, f,
