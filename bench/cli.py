@@ -68,9 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     fi = dsub.add_parser("fetch-info", help="where a dataset comes from, which layout to point at")
     fi.add_argument("name", nargs="?", default=None)
 
-    tr = sub.add_parser("train", help="train a learned method")
-    tr.add_argument("method")
-    tr.add_argument("rest", nargs=argparse.REMAINDER)
+    tr = sub.add_parser("train", help="train a learned method (smc: `python -m bench train smc "
+                        "--help` lists its options)")
+    tr.add_argument("method", nargs="?", default=None, help="the method to train: smc")
+    tr.add_argument("rest", nargs=argparse.REMAINDER,
+                    help="the method's own options, e.g. --task ivf --data split:ivf")
     return p
 
 
@@ -166,9 +168,23 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_train(args) -> int:
-    print(f"error: `bench train {args.method}` is not available yet: training lands with "
-          "issue #4 (SMC-Mamba) and issue #5 (IFCNN, DenseFuse).", file=sys.stderr)
-    return 2
+    """Hand the method's own arguments to its trainer (each trainer parses its options)."""
+    trainers = {"smc": ("methods.smc_mamba.train", "main")}
+    aliases = {"smc-mamba": "smc", "smc_mamba": "smc"}
+    method = aliases.get(args.method or "", args.method)
+    if method is None:
+        print("usage: python -m bench train METHOD [options]; trainable methods: "
+              f"{', '.join(sorted(trainers))}. `python -m bench train smc --help` lists the "
+              "options.", file=sys.stderr)
+        return 2
+    if method not in trainers:
+        print(f"error: `bench train {args.method}`: no trainer for that method; trainable: "
+              f"{', '.join(sorted(trainers))}", file=sys.stderr)
+        return 2
+    import importlib
+    module, func = trainers[method]
+    return getattr(importlib.import_module(module), func)(list(args.rest),
+                                                           prog=f"python -m bench train {method}")
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "datasets": cmd_datasets,
