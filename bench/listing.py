@@ -10,12 +10,21 @@ def _table(rows: list[dict]) -> str:
     return pd.DataFrame(rows).to_markdown(index=False) if rows else "(none)"
 
 
+def _method_status(entry) -> str:
+    """'ok', 'NOT AVAILABLE: why', or what a registered class says of itself (`status()`,
+    e.g. for which tasks trained weights exist)."""
+    if not entry.available:
+        return f"NOT AVAILABLE: {entry.reason}"
+    status = getattr(entry.obj, "status", None)
+    return status() if callable(status) else "ok"
+
+
 def methods_table() -> str:
     import methods  # noqa: F401
     rows = [{"method": e.name, "tasks": ",".join(sorted(e.meta["tasks"])), "kind": e.meta["kind"],
              "baseline": "yes" if e.meta.get("baseline") else "",
              "needs": ",".join(e.meta.get("needs", ())) or "-",
-             "status": "ok" if e.available else f"NOT AVAILABLE: {e.reason}",
+             "status": _method_status(e),
              "description": e.meta["description"]} for e in METHODS]
     groups = [f"- `{g.name}`: {g.description}" + (f" ({g.note})" if g.note else "")
               for g in METHODS.groups()]

@@ -253,6 +253,11 @@ def _resolve_for(spec: str, ds: Dataset):
     if ds.task not in method.tasks:
         return None, (f"method {method.name} does not support task {ds.task} "
                       f"(it supports {', '.join(sorted(method.tasks))})")
+    # a method may lack what one task needs (e.g. trained weights for that task)
+    check = getattr(method.impl, "unavailable_reason", None)
+    reason = check(ds.task) if callable(check) else None
+    if reason:
+        return None, f"method {method.name} cannot run on {ds.task}: {reason}"
     return method, None
 
 

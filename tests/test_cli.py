@@ -16,7 +16,7 @@ def test_list_shows_needs_status_and_profiles(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     for needle in ("## methods", "## datasets", "## metrics", "## tasks", "NOT AVAILABLE",
-                   "issue #4", "baselines", "Profiles:", "default"):
+                   "NEEDS WEIGHTS", "baselines", "Profiles:", "default"):
         assert needle in out
     assert main(["list", "metrics"]) == 0
     assert "## methods" not in capsys.readouterr().out
@@ -43,7 +43,7 @@ def test_clear_errors(tmp_path, capsys):
     assert main(["report", "run-missing", "--out", str(tmp_path / "r")]) == 2
     assert "no run 'run-missing'" in capsys.readouterr().err
     assert main(["train", "smc"]) == 2
-    assert "issue #4" in capsys.readouterr().err
+    assert "--task" in capsys.readouterr().err
 
 
 def test_manifest_records_versions_git_and_machine(tmp_path):

@@ -26,8 +26,8 @@ def test_stack_folds_pairwise():
 
 
 def test_unavailable_and_unknown_methods_say_why():
-    with pytest.raises(MethodUnavailable, match="not implemented yet.*issue #4"):
-        resolve("smc")
+    with pytest.raises(MethodUnavailable, match="weights file .*nonexistent.pt does not exist"):
+        resolve("smc?weights=/nonexistent.pt")
     with pytest.raises(RegistryError, match="unknown method 'nope'"):
         resolve("nope")
     with pytest.raises(RegistryError, match="has no parameter"):

@@ -58,7 +58,7 @@ def test_suite_registries_have_the_harness_entries():
     assert {"EN", "SD", "SF"} <= set(METRICS.names())
     assert METRICS.get("spatial_frequency").name == "SF"
     assert METRICS.get("entropy").meta["direction"] == "higher"
-    assert not METHODS.get("smc").available and "issue #4" in METHODS.get("smc").reason
+    assert METHODS.get("smc").available and METHODS.get("smc").meta["needs"] == ("weights",)
     assert {"fusion", "detect", "segment"} <= set(TASKS.names())
     names, notes = METHODS.expand(["baselines"], {"task": "mef"})
     assert names == ["average", "max"] and "issue #5" in notes[0]

@@ -67,10 +67,14 @@ def test_restart_redoes_only_what_is_missing(tmp_path):
 
 def test_limit_and_unavailable_methods(tmp_path):
     root = make_pairs(tmp_path / "d", n=5)
-    result, recs = do_run(tmp_path, ["smc", "average"], [pairs_spec(root)], limit=2)
+    no_weights = tmp_path / "no_weights"
+    no_weights.mkdir()
+    result, recs = do_run(tmp_path, [f"smc?weights={no_weights}", "average"], [pairs_spec(root)],
+                          limit=2)
     assert len(by(recs, method="average", metric="fuse")) == 2
-    smc = by(recs, method="smc")
-    assert len(smc) == 1 and smc[0].status == "failed" and "issue #4" in smc[0].reason
+    smc = [r for r in recs if r.method.startswith("smc")]
+    assert len(smc) == 1 and smc[0].status == "failed"
+    assert "no SMC-Mamba weights for task" in smc[0].reason and "bench train smc" in smc[0].reason
     assert any("smc" in n for n in result.notes)
 
 
