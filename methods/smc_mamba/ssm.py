@@ -24,6 +24,7 @@ from torch import nn
 from . import flops
 from .layers import SeqLinear
 from .scan import selective_scan
+from .scan_channel import channel_scan
 
 
 class SelectiveSSM(nn.Module):
@@ -147,7 +148,10 @@ class ChannelSSM(nn.Module):
     projected k->1; all pixels of all images form the scan's batch. O(H*W*d), resolution-agnostic.
     `forward_cross(x, y)` scans the per-pixel channel interleaving x1,y1,x2,y2,... (and the
     y-first one) and keeps the primary stream's channels [R §10.7].
-    Pixels are processed in chunks of `chunk` (memory only; the result is identical).
+    On CPU float32 (not FLOP counting, no hooks on the sub-layers) the fused kernel of
+    scan_channel.py runs instead (same function, float32 arithmetic; B/C/delta computed on the
+    fly, no (pixels, N, L) tensors). Otherwise pixels are processed in chunks of `chunk`
+    (memory only; the result is identical).
     """
 
     def __init__(self, lift: int = 4, bidirectional: bool = True, chunk: int = 16384,
@@ -168,12 +172,45 @@ class ChannelSSM(nn.Module):
         b, d, h, w = like.shape
         return t.reshape(b, h, w, d).permute(0, 3, 1, 2)
 
+    def _fused_ok(self, x: torch.Tensor) -> bool:
+        """The fused CPU kernel applies: CPU float32, not stubbed for FLOP counting and no hooks
+        on the sub-layers (both would miss the per-token Linears)."""
+        if x.device.type != "cpu" or x.dtype != torch.float32 or flops.cores_stubbed():
+            return False
+        mods = (self.lift, self.proj, *(m for s, _ in self.ssm._directions()
+                                        for m in (s, s.x_proj, s.dt_proj)))
+        return not any(m._forward_hooks or m._forward_pre_hooks for m in mods)
+
+    def _fused(self, sx: torch.Tensor, sy: torch.Tensor | None) -> torch.Tensor:
+        """(P, n) channel sequences (and the partner stream for the cross scan) -> (P, n)."""
+        dirs = [s for s, _ in self.ssm._directions()]
+        k = self.lift.out_features
+
+        def xb(s):
+            return s.x_proj.bias if s.x_proj.bias is not None else s.x_proj.weight.new_zeros(
+                s.x_proj.out_features)
+        params = (self.lift.weight[:, 0], self.lift.bias,
+                  torch.stack([s.x_proj.weight[:, 0] for s in dirs]),
+                  torch.stack([xb(s) for s in dirs]),
+                  torch.stack([s.dt_proj.weight for s in dirs]),
+                  torch.stack([s.dt_proj.bias for s in dirs]),
+                  torch.stack([-torch.exp(s.A_log.float()) for s in dirs]),
+                  torch.stack([s.D for s in dirs]),
+                  self.proj.weight.reshape(k),
+                  self.proj.bias if self.proj.bias is not None else self.proj.weight.new_zeros(1))
+        return channel_scan(sx, sy, *params)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tokens = self._tokens(x)
+        if self._fused_ok(x):
+            return self._image(self._fused(tokens[:, 0], None), x)
         out = [self.proj(self.ssm(self.lift(s), s)) for s in tokens.split(self.chunk)]
         return self._image(torch.cat(out), x)
 
     def forward_cross(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._fused_ok(x):
+            tx, ty = self._tokens(x)[:, 0], self._tokens(y)[:, 0]
+            return (self._image(self._fused(tx, ty), x), self._image(self._fused(ty, tx), y))
         out_x, out_y = [], []
         for sx, sy in zip(self._tokens(x).split(self.chunk), self._tokens(y).split(self.chunk)):
             cx, cy = self.ssm.forward_cross(self.lift(sx), self.lift(sy), sx, sy)
