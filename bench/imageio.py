@@ -19,6 +19,7 @@ Writing (`write_image`) is lossless PNG at 8 or 16 bits, atomic (temp file + ren
 """
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -175,12 +176,29 @@ def encode_png(data: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+@functools.lru_cache(maxsize=1)
+def new_file_mode() -> int:
+    """The mode open() would give a new file (0o666 minus the umask). mkstemp creates 0o600
+    files, which would make renamed results unreadable to the rest of a group; the umask is
+    read from /proc (os.umask would have to change it to read it), else 0o022 is assumed."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o644
+
+
 def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over `path`."""
+    """Write to a temporary file in the same folder, fsync, then rename over `path` (with the
+    permissions a plain open() would give)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     try:
+        os.fchmod(fd, new_file_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()

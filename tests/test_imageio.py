@@ -159,3 +159,12 @@ def test_quantise_rounds_and_clips():
     x = np.array([-0.1, 0.0, 0.5, 1.0, 1.2], np.float32)
     assert quantise(x, 8).tolist() == [0, 0, 128, 255, 255]
     assert quantise(x, 16).tolist() == [0, 0, 32768, 65535, 65535]
+
+
+def test_atomic_writes_get_the_umask_mode_not_mkstemps_0600(tmp_path):
+    from bench.imageio import atomic_write_bytes, new_file_mode
+    plain = tmp_path / "plain.txt"
+    plain.write_bytes(b"x")
+    atomic = tmp_path / "atomic.txt"
+    atomic_write_bytes(atomic, b"x")
+    assert (atomic.stat().st_mode & 0o777) == (plain.stat().st_mode & 0o777) == new_file_mode()

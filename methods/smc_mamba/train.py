@@ -119,7 +119,9 @@ def _device(name: str):
 def _atomic_torch_save(obj: Any, path: Path) -> None:
     import torch
     path.parent.mkdir(parents=True, exist_ok=True)
+    from bench.imageio import new_file_mode
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, new_file_mode())
     os.close(fd)
     try:
         torch.save(obj, tmp)
@@ -132,12 +134,8 @@ def _atomic_torch_save(obj: Any, path: Path) -> None:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    from bench.imageio import atomic_write_bytes
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _rng_state(device) -> dict:

@@ -39,7 +39,9 @@ def save_weights(path: str | Path, state_dict: dict, config: dict, meta: dict) -
     payload = {"format": FORMAT,
                "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()},
                "config": dict(config), "meta": dict(meta)}
+    from bench.imageio import new_file_mode
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    os.fchmod(fd, new_file_mode())
     os.close(fd)
     try:
         torch.save(payload, tmp)
