@@ -12,19 +12,23 @@ B, C, dt and u are computed on the fly: nothing of size (pixels, N, L) exists.
 Sequences: plain (`cross` False): s = a[p] (L = n); cross: s = a0, b0, a1, b1, ... (L = 2n),
 and only the a-positions (even t) are kept. Output (P, n) either way.
 
-Arithmetic: float32 (the inputs' precision); exp by a vectorisable polynomial (relative error
-about 1e-7), softplus and sigmoid through `_scan_numba`'s float64 helpers (k per token).
-Work: pixels split into `n_blocks` contiguous blocks spread over numba's threads (prange);
-block i writes its parameter-gradient partial sums to gpar[i] (float64, summed by the caller).
+Arithmetic: float32 (the inputs' precision); exp, softplus and sigmoid by vectorisable
+float32 polynomials (relative error about 1e-7); raw_j is folded to al_j s + be_j.
+Layout: pixels go in groups of _W = 16, one per SIMD lane; every per-token quantity and state
+is stored [..., lane] so the per-token scalar work and the k*N state update run across lanes.
+Scratch lives on the stack (`_stack_f32`) so LLVM vectorises the lane loops without runtime
+alias checks. Work: groups split into `n_blocks` contiguous chunks spread over numba's threads
+(prange); chunk i adds its parameter-gradient partial sums to gpar[i] (float64, summed by the
+caller).
 """
 from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import carray, njit, prange, types
 from numba.extending import intrinsic
 
-from ._scan_numba import _FM, _sigmoid, _softplus
+from ._scan_numba import _FM
 
 _F32 = np.float32
 _LOG2E = _F32(1.4426950408889634)
@@ -48,6 +52,21 @@ def _i32_as_f32(typingctx, v):
     return types.float32(types.int32), codegen
 
 
+@intrinsic
+def _stack_f32(typingctx, size):
+    """Pointer to `size` float32 on the stack. The scratch arrays of the kernels live there:
+    LLVM then knows they alias nothing else, so the lane loops vectorise without runtime
+    alias checks (heap scratch made the backward's inner loop ~6x slower). The allocas sit in
+    the prange body, so a thread's stack grows by ~50 KB (L = 96) per chunk it runs until the
+    kernel returns: the caller keeps chunks per thread small for long sequences."""
+    if not isinstance(size, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.alloca(context.get_value_type(types.float32), size=args[0])
+    return types.CPointer(types.float32)(types.intp), codegen
+
+
 @njit(inline="always", fastmath=_FM)
 def _exp32(x):
     """exp(x) for float32 x <= 0 (the scan's decay), relative error ~1e-7, clamped below at
@@ -66,118 +85,187 @@ def _exp32(x):
     return p * _i32_as_f32(np.int32((np.int32(k) + np.int32(127)) << np.int32(23)))
 
 
-@njit(inline="always", fastmath=_FM)
-def _token(s, e, lw, lb, xw, xb, dtw, dtb, u, dt, raw, Bt, Ct):
-    """Per-token inputs of direction e for scalar s: u (k,), dt (k,), raw (k,) = the
-    pre-softplus delta, Bt, Ct (N,)."""
-    k, n_rank = dtw.shape[1], dtw.shape[2]
-    n_state = Bt.shape[0]
-    for j in range(k):
-        u[j] = lw[j] * s + lb[j]
-        acc = dtb[e, j]
-        for m in range(n_rank):
-            acc += dtw[e, j, m] * (xw[e, m] * s + xb[e, m])
-        raw[j] = acc
-    for j in range(k):                        # a separate loop: vectorises over j
-        dt[j] = np.float32(_softplus(np.float64(raw[j])))
-    for n in range(n_state):
-        Bt[n] = xw[e, n_rank + n] * s + xb[e, n_rank + n]
-        Ct[n] = xw[e, n_rank + n_state + n] * s + xb[e, n_rank + n_state + n]
+# ---------------------------------------------------------------------------------------------
+# Pixel-blocked kernels: _W pixels per group, every per-token array laid out [..., lane]
+# innermost so the scalar work (lift, softplus, B/C, exp) and the state update run in SIMD
+# lanes across pixels. Padded lanes of the last group scan zeros and get zero gradient.
+# ---------------------------------------------------------------------------------------------
+_W = 16
+_ONE = _F32(1.0)
+_TWO = _F32(2.0)
+_TWENTY = _F32(20.0)
+_L = tuple(_F32(1.0 / f) for f in (15.0, 13.0, 11.0, 9.0, 7.0, 5.0, 3.0))
 
 
 @njit(inline="always", fastmath=_FM)
-def _seq(a, b, p, cross, s):
-    """The pixel's sequence into s (L,)."""
+def _softplus32(x):
+    """torch's softplus (threshold 20) in float32: max(x, 0) + log1p(exp(-|x|)), log1p by
+    2 atanh(w / (2 + w)) to s**15 (relative error ~1e-7); vectorisable."""
+    w = _exp32(-abs(x))
+    s = w / (_TWO + w)
+    s2 = s * s
+    p = _L[0]
+    p = p * s2 + _L[1]
+    p = p * s2 + _L[2]
+    p = p * s2 + _L[3]
+    p = p * s2 + _L[4]
+    p = p * s2 + _L[5]
+    p = p * s2 + _L[6]
+    p = p * s2 + _ONE
+    sp = (x if x > _ZERO else _ZERO) + _TWO * s * p
+    return x if x > _TWENTY else sp
+
+
+@njit(inline="always", fastmath=_FM)
+def _sigmoid32(x):
+    """1 / (1 + exp(-x)) in float32 (exp of -|x| only, so no overflow); vectorisable."""
+    e = _exp32(-abs(x))
+    r = _ONE / (_ONE + e)
+    return r if x >= _ZERO else e * r
+
+
+@njit(inline="always", fastmath=_FM)
+def _gather(a, b, cross, p0, n_pix, S):
+    """Sequences of pixels p0..p0+_W-1 into S (L, _W); lanes past n_pix get zeros."""
     n = a.shape[1]
-    if cross:
-        for i in range(n):
-            s[2 * i] = a[p, i]
-            s[2 * i + 1] = b[p, i]
-    else:
-        for i in range(n):
-            s[i] = a[p, i]
+    step = 2 if cross else 1
+    for w in range(_W):
+        p = p0 + w
+        if p < n_pix:
+            for i in range(n):
+                S[i * step, w] = a[p, i]
+                if cross:
+                    S[2 * i + 1, w] = b[p, i]
+        else:
+            for i in range(S.shape[0]):
+                S[i, w] = _ZERO
 
 
 @njit(inline="always", fastmath=_FM)
-def _scan_dir(s, e, reverse, lw, lb, xw, xb, dtw, dtb, A, D, y, x, u, dt, raw, Bt, Ct, xs, das):
-    """Direction e over the sequence s: adds y_e (L, k) into y; with xs (L+1, k, N) and das
-    (L, k, N) of nonzero size, also stores the states (xs[i+1] after scan step i) and
-    exp(dt A) of every step."""
-    length = s.shape[0]
-    k, n_state = x.shape
+def _dir_coefs(e, lw, lb, xw, xb, dtw, dtb, al, be):
+    """raw_j = al[j] s + be[j] (the pre-softplus delta is affine in s)."""
+    k, n_rank = dtw.shape[1], dtw.shape[2]
+    for j in range(k):
+        a_ = _ZERO
+        b_ = dtb[e, j]
+        for m in range(n_rank):
+            a_ += dtw[e, j, m] * xw[e, m]
+            b_ += dtw[e, j, m] * xb[e, m]
+        al[j] = a_
+        be[j] = b_
+
+
+@njit(inline="always", fastmath=_FM)
+def _tok_blk(S, t, e, lw, lb, xw, xb, al, be, u, dt, raw, Bt, Ct):
+    """Token t of direction e in all lanes: u, dt, raw (k, _W); Bt, Ct (N, _W)."""
+    k = u.shape[0]
+    n_state = Bt.shape[0]
+    n_rank = xw.shape[1] - 2 * n_state
+    for j in range(k):
+        lwj, lbj, alj, bej = lw[j], lb[j], al[j], be[j]
+        for w in range(_W):
+            s = S[t, w]
+            u[j, w] = lwj * s + lbj
+            r = alj * s + bej
+            raw[j, w] = r
+            dt[j, w] = _softplus32(r)
+    for n in range(n_state):
+        wb, bb = xw[e, n_rank + n], xb[e, n_rank + n]
+        wc, bc = xw[e, n_rank + n_state + n], xb[e, n_rank + n_state + n]
+        for w in range(_W):
+            s = S[t, w]
+            Bt[n, w] = wb * s + bb
+            Ct[n, w] = wc * s + bc
+
+
+@njit(inline="always", fastmath=_FM)
+def _scan_blk(S, e, reverse, lw, lb, xw, xb, al, be, A, D, pw, Y, G, gpw, x, u, dt, raw, Bt,
+              Ct, acc, xs):
+    """Direction e over S (L, _W), states x (k, N, _W). Adds sum_j pw_j y_e,t,j into Y (L, _W)
+    when Y has rows; with G (L, _W) of rows (the output gradient per token), accumulates
+    G * y_e,t,j into gpw (k, _W); with xs (L+1, k, N, _W) of rows, stores the states (xs[i+1]
+    after step i)."""
+    length = S.shape[0]
+    k, n_state = x.shape[0], x.shape[1]
     store = xs.shape[0] > 0
+    want_y = Y.shape[0] > 0
+    want_g = G.shape[0] > 0
     x[:] = _ZERO
     if store:
         xs[0] = _ZERO
     for i in range(length):
         t = length - 1 - i if reverse else i
-        _token(s[t], e, lw, lb, xw, xb, dtw, dtb, u, dt, raw, Bt, Ct)
+        _tok_blk(S, t, e, lw, lb, xw, xb, al, be, u, dt, raw, Bt, Ct)
         for j in range(k):
-            dtj = dt[j]
-            dtu = dtj * u[j]
-            xj, aj = x[j], A[e, j]
-            if store:
-                acc = _step_store(dtj, dtu, aj, Bt, Ct, xj, das[i, j], xs[i + 1, j])
-            else:
-                acc = _step(dtj, dtu, aj, Bt, Ct, xj)
-            y[t, j] += acc + D[e, j] * u[j]
-
-
-@njit(inline="always", fastmath=_FM)
-def _step(dtj, dtu, aj, Bt, Ct, xj):
-    """One step of one lifted channel: xj (N,) in place; returns C . x."""
-    acc = _ZERO
-    for n in range(xj.shape[0]):
-        xn = _exp32(dtj * aj[n]) * xj[n] + dtu * Bt[n]
-        xj[n] = xn
-        acc += Ct[n] * xn
-    return acc
-
-
-@njit(inline="always", fastmath=_FM)
-def _step_store(dtj, dtu, aj, Bt, Ct, xj, da_out, x_out):
-    """As `_step`, also storing exp(dt A) into da_out and the new state into x_out (N,)."""
-    acc = _ZERO
-    for n in range(xj.shape[0]):
-        da = _exp32(dtj * aj[n])
-        xn = da * xj[n] + dtu * Bt[n]
-        da_out[n] = da
-        x_out[n] = xn
-        xj[n] = xn
-        acc += Ct[n] * xn
-    return acc
+            for w in range(_W):
+                acc[w] = _ZERO
+            for n in range(n_state):
+                a_jn = A[e, j, n]
+                xr = x[j, n]
+                for w in range(_W):
+                    dtw_ = dt[j, w]
+                    da = _exp32(dtw_ * a_jn)
+                    xn = da * xr[w] + dtw_ * u[j, w] * Bt[n, w]
+                    xr[w] = xn
+                    acc[w] += Ct[n, w] * xn
+                    if store:
+                        xs[i + 1, j, n, w] = xn
+            dj, pj = D[e, j], pw[j]
+            if want_y:
+                for w in range(_W):
+                    Y[t, w] += pj * (acc[w] + dj * u[j, w])
+            if want_g:
+                for w in range(_W):
+                    gpw[j, w] += G[t, w] * (acc[w] + dj * u[j, w])
 
 
 @njit(cache=True, fastmath=_FM, parallel=True)
 def chan_fwd(a, b, cross, n_dir, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb, out, n_blocks):
     """Forward. a, b: (P, n) float32 (b unused unless cross); lw, lb, pw: (k,); pb: (1,);
     xw, xb: (n_dir, R+2N); dtw: (n_dir, k, R); dtb, D: (n_dir, k); A: (n_dir, k, N) (negative);
-    out: (P, n) float32."""
+    out: (P, n) float32. Pixels go in groups of _W (SIMD lanes); n_blocks chunks of groups
+    are spread over numba's threads."""
     n_pix, n = a.shape
     length = 2 * n if cross else n
     k, n_state = A.shape[1], A.shape[2]
+    n_grp = (n_pix + _W - 1) // _W
+    step = 2 if cross else 1
     for blk in prange(n_blocks):
-        s = np.empty(length, np.float32)
-        y = np.empty((length, k), np.float32)
-        x = np.empty((k, n_state), np.float32)
-        u = np.empty(k, np.float32)
-        dt = np.empty(k, np.float32)
-        raw = np.empty(k, np.float32)
-        Bt = np.empty(n_state, np.float32)
-        Ct = np.empty(n_state, np.float32)
-        none = np.empty((0, k, n_state), np.float32)
-        step = 2 if cross else 1
-        for p in range(blk * n_pix // n_blocks, (blk + 1) * n_pix // n_blocks):
-            _seq(a, b, p, cross, s)
-            y[:] = _ZERO
+        S = carray(_stack_f32(length * _W), (length, _W))
+        Y = carray(_stack_f32(length * _W), (length, _W))
+        x = carray(_stack_f32(k * n_state * _W), (k, n_state, _W))
+        u = carray(_stack_f32(k * _W), (k, _W))
+        dt = carray(_stack_f32(k * _W), (k, _W))
+        raw = carray(_stack_f32(k * _W), (k, _W))
+        Bt = carray(_stack_f32(n_state * _W), (n_state, _W))
+        Ct = carray(_stack_f32(n_state * _W), (n_state, _W))
+        acc = carray(_stack_f32(_W), (_W,))
+        al = carray(_stack_f32(k), (k,))
+        be = carray(_stack_f32(k), (k,))
+        G0 = np.empty((0, _W), np.float32)
+        gpw0 = np.empty((0, _W), np.float32)
+        none = np.empty((0, k, n_state, _W), np.float32)
+        for g in range(blk * n_grp // n_blocks, (blk + 1) * n_grp // n_blocks):
+            p0 = g * _W
+            _gather(a, b, cross, p0, n_pix, S)
+            Y[:] = pb[0]
             for e in range(n_dir):
-                _scan_dir(s, e, e == 1, lw, lb, xw, xb, dtw, dtb, A, D, y, x, u, dt, raw, Bt,
-                          Ct, none, none)
-            for i in range(n):
-                acc = pb[0]
-                for j in range(k):
-                    acc += pw[j] * y[i * step, j]
-                out[p, i] = acc
+                _dir_coefs(e, lw, lb, xw, xb, dtw, dtb, al, be)
+                _scan_blk(S, e, e == 1, lw, lb, xw, xb, al, be, A, D, pw, Y, G0, gpw0, x, u,
+                          dt, raw, Bt, Ct, acc, none)
+            for w in range(min(_W, n_pix - p0)):
+                for i in range(n):
+                    out[p0 + w, i] = Y[i * step, w]
+
+
+@njit(inline="always", fastmath=_FM)
+def _flush(Q, gp, base, per, stride):
+    """gp[base + (r // per) * stride + r % per] += the float64 sum over lanes of Q[r]."""
+    for r in range(Q.shape[0]):
+        tot = 0.0
+        for w in range(_W):
+            tot += np.float64(Q[r, w])
+        gp[base + (r // per) * stride + r % per] += tot
 
 
 @njit(cache=True, fastmath=_FM, parallel=True)
@@ -186,167 +274,172 @@ def chan_bwd(a, b, cross, n_dir, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb, gout, g
     """Backward of `chan_fwd`. gout: (P, n) float32; writes ga, gb (P, n) float32 (gb only if
     cross) and gpar (n_blocks, n_par) float64 partial parameter gradients, laid out as
     [lw k | lb k | xw n_dir*(R+2N) | xb same | dtw n_dir*k*R | dtb n_dir*k | A n_dir*k*N |
-    D n_dir*k | pw k | pb 1] (see `param_sizes`)."""
+    D n_dir*k | pw k | pb 1]. Per group of _W pixels and direction: one forward recompute that
+    stores the states (L+1 of them, ~400 KB at L=96: L2-resident), then the adjoint sweep, which
+    recomputes the per-token inputs and exp(dt A) (cheaper than storing them); parameter
+    gradients are summed per lane in float32 over one group, then into gpar in float64."""
     n_pix, n = a.shape
     length = 2 * n if cross else n
     k, n_state = A.shape[1], A.shape[2]
     n_rank = dtw.shape[2]
     n_x = n_rank + 2 * n_state
+    n_grp = (n_pix + _W - 1) // _W
+    step = 2 if cross else 1
+    o_lb = k
+    o_xw = 2 * k
+    o_xb = o_xw + n_dir * n_x
+    o_dtw = o_xb + n_dir * n_x
+    o_dtb = o_dtw + n_dir * k * n_rank
+    o_A = o_dtb + n_dir * k
+    o_D = o_A + n_dir * k * n_state
+    o_pw = o_D + n_dir * k
+    o_pb = o_pw + k
     for blk in prange(n_blocks):
-        s = np.empty(length, np.float32)
-        gs = np.empty(length, np.float64)
-        y = np.empty((length, k), np.float32)
-        x = np.empty((k, n_state), np.float32)
-        h = np.empty((k, n_state), np.float32)
-        u = np.empty(k, np.float32)
-        dt = np.empty(k, np.float32)
-        raw = np.empty(k, np.float32)
-        Bt = np.empty(n_state, np.float32)
-        Ct = np.empty(n_state, np.float32)
-        gB = np.empty(n_state, np.float32)
-        gC = np.empty(n_state, np.float32)
-        gu = np.empty(k, np.float32)
-        gdt = np.empty(k, np.float32)
-        gy = np.empty(k, np.float32)
-        xs = np.empty((length + 1, k, n_state), np.float32)
-        das = np.empty((length, k, n_state), np.float32)
-        none = np.empty((0, k, n_state), np.float32)
-        pA = np.empty((k, n_state), np.float32)      # this pixel's and direction's dL/dA
-        pxw = np.empty(n_x, np.float32)              # ... and dL/dxw, dL/dxb
-        pxb = np.empty(n_x, np.float32)
-        # parameter gradients of this block (float64)
-        g_lw = np.zeros(k)
-        g_lb = np.zeros(k)
-        g_xw = np.zeros((n_dir, n_x))
-        g_xb = np.zeros((n_dir, n_x))
-        g_dtw = np.zeros((n_dir, k, n_rank))
-        g_dtb = np.zeros((n_dir, k))
-        g_A = np.zeros((n_dir, k, n_state))
-        g_D = np.zeros((n_dir, k))
-        g_pw = np.zeros(k)
-        g_pb = 0.0
-        step = 2 if cross else 1
-        for p in range(blk * n_pix // n_blocks, (blk + 1) * n_pix // n_blocks):
-            _seq(a, b, p, cross, s)
-            y[:] = _ZERO
-            for e in range(n_dir):
-                _scan_dir(s, e, e == 1, lw, lb, xw, xb, dtw, dtb, A, D, y, x, u, dt, raw, Bt,
-                          Ct, none, none)
-            for i in range(n):                       # the projection k -> 1
-                go = np.float64(gout[p, i])
-                g_pb += go
-                for j in range(k):
-                    g_pw[j] += go * y[i * step, j]
-            gs[:] = 0.0
+        S = carray(_stack_f32(length * _W), (length, _W))
+        G = carray(_stack_f32(length * _W), (length, _W))  # dL/dout per token (0: dropped)
+        gs = carray(_stack_f32(length * _W), (length, _W))
+        x = carray(_stack_f32(k * n_state * _W), (k, n_state, _W))
+        h = carray(_stack_f32(k * n_state * _W), (k, n_state, _W))
+        u = carray(_stack_f32(k * _W), (k, _W))
+        dt = carray(_stack_f32(k * _W), (k, _W))
+        raw = carray(_stack_f32(k * _W), (k, _W))
+        Bt = carray(_stack_f32(n_state * _W), (n_state, _W))
+        Ct = carray(_stack_f32(n_state * _W), (n_state, _W))
+        gB = carray(_stack_f32(n_state * _W), (n_state, _W))
+        gC = carray(_stack_f32(n_state * _W), (n_state, _W))
+        gr = carray(_stack_f32(n_rank * _W), (n_rank, _W))
+        acc = carray(_stack_f32(_W), (_W,))
+        gqa = carray(_stack_f32(_W), (_W,))
+        gub = carray(_stack_f32(_W), (_W,))
+        gst = carray(_stack_f32(_W), (_W,))
+        gdv = carray(_stack_f32(_W), (_W,))
+        al = carray(_stack_f32(k), (k,))
+        be = carray(_stack_f32(k), (k,))
+        xs = np.empty((length + 1, k, n_state, _W), np.float32)
+        Y0 = np.empty((0, _W), np.float32)
+        # per-lane parameter gradients, one stack array per group so that the rows written in
+        # one lane loop lie in distinct arrays (no runtime alias checks)
+        Qlw = carray(_stack_f32(k * _W), (k, _W))
+        Qlb = carray(_stack_f32(k * _W), (k, _W))
+        QxwR = carray(_stack_f32(n_dir * n_rank * _W), (n_dir * n_rank, _W))
+        QxbR = carray(_stack_f32(n_dir * n_rank * _W), (n_dir * n_rank, _W))
+        QxwB = carray(_stack_f32(n_dir * n_state * _W), (n_dir * n_state, _W))
+        QxbB = carray(_stack_f32(n_dir * n_state * _W), (n_dir * n_state, _W))
+        QxwC = carray(_stack_f32(n_dir * n_state * _W), (n_dir * n_state, _W))
+        QxbC = carray(_stack_f32(n_dir * n_state * _W), (n_dir * n_state, _W))
+        Qdtw = carray(_stack_f32(n_dir * k * n_rank * _W), (n_dir * k * n_rank, _W))
+        Qdtb = carray(_stack_f32(n_dir * k * _W), (n_dir * k, _W))
+        QA = carray(_stack_f32(n_dir * k * n_state * _W), (n_dir * k * n_state, _W))
+        QD = carray(_stack_f32(n_dir * k * _W), (n_dir * k, _W))
+        Qpw = carray(_stack_f32(k * _W), (k, _W))
+        Qpb = carray(_stack_f32(_W), (1, _W))
+        gp = gpar[blk]
+        for g in range(blk * n_grp // n_blocks, (blk + 1) * n_grp // n_blocks):
+            p0 = g * _W
+            _gather(a, b, cross, p0, n_pix, S)
+            G[:] = _ZERO
+            for w in range(min(_W, n_pix - p0)):
+                for i in range(n):
+                    G[i * step, w] = gout[p0 + w, i]
+            gs[:] = _ZERO
+            for Q in (Qlw, Qlb, QxwR, QxbR, QxwB, QxbB, QxwC, QxbC, Qdtw, Qdtb, QA, QD, Qpw,
+                      Qpb):
+                Q[:] = _ZERO
+            for t in range(length):
+                for w in range(_W):
+                    Qpb[0, w] += G[t, w]
             for e in range(n_dir):
                 reverse = e == 1
-                y[:] = _ZERO                          # scratch: this direction's recompute
-                _scan_dir(s, e, reverse, lw, lb, xw, xb, dtw, dtb, A, D, y, x, u, dt, raw, Bt,
-                          Ct, xs, das)
+                _dir_coefs(e, lw, lb, xw, xb, dtw, dtb, al, be)
+                _scan_blk(S, e, reverse, lw, lb, xw, xb, al, be, A, D, pw, Y0, G,
+                          Qpw, x, u, dt, raw, Bt, Ct, acc, xs)
                 h[:] = _ZERO
-                pA[:] = _ZERO
-                pxw[:] = _ZERO
-                pxb[:] = _ZERO
-                for i in range(length - 1, -1, -1):  # adjoint over scan steps, last first
+                for i in range(length - 1, -1, -1):   # adjoint over scan steps, last first
                     t = length - 1 - i if reverse else i
-                    st = s[t]
-                    _token(st, e, lw, lb, xw, xb, dtw, dtb, u, dt, raw, Bt, Ct)
-                    kept = t % step == 0
-                    go = gout[p, t // step] if kept else _ZERO
+                    _tok_blk(S, t, e, lw, lb, xw, xb, al, be, u, dt, raw, Bt, Ct)
                     gB[:] = _ZERO
                     gC[:] = _ZERO
+                    gr[:] = _ZERO
+                    gst[:] = _ZERO
                     for j in range(k):
-                        gyj = go * pw[j]
-                        gy[j] = gyj
-                        dtj, uj = dt[j], u[j]
-                        dtu = dtj * uj
-                        gdt_acc = _ZERO
-                        gu_acc = _ZERO
-                        xc, xp, dar, hj = xs[i + 1, j], xs[i, j], das[i, j], h[j]
-                        aj, pAj = A[e, j], pA[j]
+                        pj, dj, lwj = pw[j], D[e, j], lw[j]
+                        for w in range(_W):
+                            gqa[w] = _ZERO
+                            gub[w] = _ZERO
                         for n_ in range(n_state):
-                            xn = xc[n_]
-                            gC[n_] += gyj * xn
-                            hn = hj[n_] + gyj * Ct[n_]
-                            gB[n_] += hn * dtu
-                            da = dar[n_]
-                            q = hn * xp[n_] * da
-                            gdt_acc += q * aj[n_] + hn * uj * Bt[n_]
-                            gu_acc += hn * Bt[n_]
-                            pAj[n_] += q * dtj
-                            hj[n_] = hn * da
-                        gu[j] = dtj * gu_acc + gyj * D[e, j]
-                        g_D[e, j] += gyj * uj
-                        gdt[j] = gdt_acc
-                    # chain to s and the parameters
-                    gst = 0.0
-                    for j in range(k):
-                        g_lw[j] += gu[j] * st
-                        g_lb[j] += gu[j]
-                        gst += gu[j] * lw[j]
+                            a_jn = A[e, j, n_]
+                            xc, xp, hj = xs[i + 1, j, n_], xs[i, j, n_], h[j, n_]
+                            pA = QA[(e * k + j) * n_state + n_]
+                            for w in range(_W):
+                                gyw = G[t, w] * pj
+                                xn = xc[w]
+                                gC[n_, w] += gyw * xn
+                                hn = hj[w] + gyw * Ct[n_, w]
+                                gB[n_, w] += hn * (dt[j, w] * u[j, w])
+                                da = _exp32(dt[j, w] * a_jn)
+                                q = hn * xp[w] * da
+                                gqa[w] += q * a_jn
+                                gub[w] += hn * Bt[n_, w]
+                                pA[w] += q * dt[j, w]
+                                hj[w] = hn * da
+                        for w in range(_W):
+                            gyw = G[t, w] * pj
+                            uj = u[j, w]
+                            gu = dt[j, w] * gub[w] + gyw * dj
+                            QD[e * k + j, w] += gyw * uj
+                            s = S[t, w]
+                            Qlw[j, w] += gu * s
+                            Qlb[j, w] += gu
+                            gdt = gqa[w] + uj * gub[w]
+                            gd = gdt * (_ONE if raw[j, w] > _TWENTY else _sigmoid32(raw[j, w]))
+                            Qdtb[e * k + j, w] += gd
+                            gst[w] += gu * lwj
+                            gdv[w] = gd
+                        for m in range(n_rank):          # lanes innermost: vectorises
+                            xwm, xbm, dwm = xw[e, m], xb[e, m], dtw[e, j, m]
+                            prow = Qdtw[(e * k + j) * n_rank + m]
+                            for w in range(_W):
+                                prow[w] += gdv[w] * (xwm * S[t, w] + xbm)
+                                gr[m, w] += gdv[w] * dwm
                     for m in range(n_rank):
-                        gr = 0.0
-                        for j in range(k):
-                            rw = np.float64(raw[j])
-                            gd = np.float64(gdt[j]) * (1.0 if rw > 20.0 else _sigmoid(rw))
-                            if m == 0:
-                                g_dtb[e, j] += gd
-                            g_dtw[e, j, m] += gd * (xw[e, m] * st + xb[e, m])
-                            gr += gd * dtw[e, j, m]
-                        g_xw[e, m] += gr * st
-                        g_xb[e, m] += gr
-                        gst += gr * xw[e, m]
-                    xwB, xwC = xw[e, n_rank:n_rank + n_state], xw[e, n_rank + n_state:]
-                    pwB, pwC = pxw[n_rank:n_rank + n_state], pxw[n_rank + n_state:]
-                    pbB, pbC = pxb[n_rank:n_rank + n_state], pxb[n_rank + n_state:]
-                    gsf = _ZERO
+                        xwm = xw[e, m]
+                        for w in range(_W):
+                            QxwR[e * n_rank + m, w] += gr[m, w] * S[t, w]
+                            QxbR[e * n_rank + m, w] += gr[m, w]
+                            gst[w] += gr[m, w] * xwm
                     for n_ in range(n_state):
-                        pwB[n_] += gB[n_] * st
-                        pbB[n_] += gB[n_]
-                        pwC[n_] += gC[n_] * st
-                        pbC[n_] += gC[n_]
-                        gsf += gB[n_] * xwB[n_] + gC[n_] * xwC[n_]
-                    gs[t] += gst + gsf
-                for j in range(k):
-                    for n_ in range(n_state):
-                        g_A[e, j, n_] += pA[j, n_]
-                for q_ in range(n_rank, n_x):
-                    g_xw[e, q_] += pxw[q_]
-                    g_xb[e, q_] += pxb[q_]
-            if cross:
-                for i in range(n):
-                    ga[p, i] = gs[2 * i]
-                    gb[p, i] = gs[2 * i + 1]
-            else:
-                for i in range(n):
-                    ga[p, i] = gs[i]
-        o = 0
-        gp = gpar[blk]
-        for v in g_lw:
-            gp[o] = v
-            o += 1
-        for v in g_lb:
-            gp[o] = v
-            o += 1
-        for v in g_xw.ravel():
-            gp[o] = v
-            o += 1
-        for v in g_xb.ravel():
-            gp[o] = v
-            o += 1
-        for v in g_dtw.ravel():
-            gp[o] = v
-            o += 1
-        for v in g_dtb.ravel():
-            gp[o] = v
-            o += 1
-        for v in g_A.ravel():
-            gp[o] = v
-            o += 1
-        for v in g_D.ravel():
-            gp[o] = v
-            o += 1
-        for v in g_pw:
-            gp[o] = v
-            o += 1
-        gp[o] = g_pb
+                        qb = n_rank + n_
+                        qc = n_rank + n_state + n_
+                        xwb, xwc = xw[e, qb], xw[e, qc]
+                        for w in range(_W):
+                            s = S[t, w]
+                            QxwB[e * n_state + n_, w] += gB[n_, w] * s
+                            QxbB[e * n_state + n_, w] += gB[n_, w]
+                            QxwC[e * n_state + n_, w] += gC[n_, w] * s
+                            QxbC[e * n_state + n_, w] += gC[n_, w]
+                            gst[w] += gB[n_, w] * xwb + gC[n_, w] * xwc
+                    for w in range(_W):
+                        gs[t, w] += gst[w]
+            _flush(Qlw, gp, 0, k, 0)
+            _flush(Qlb, gp, o_lb, k, 0)
+            _flush(QxwR, gp, o_xw, n_rank, n_x)
+            _flush(QxbR, gp, o_xb, n_rank, n_x)
+            _flush(QxwB, gp, o_xw + n_rank, n_state, n_x)
+            _flush(QxbB, gp, o_xb + n_rank, n_state, n_x)
+            _flush(QxwC, gp, o_xw + n_rank + n_state, n_state, n_x)
+            _flush(QxbC, gp, o_xb + n_rank + n_state, n_state, n_x)
+            _flush(Qdtw, gp, o_dtw, k * n_rank, k * n_rank)
+            _flush(Qdtb, gp, o_dtb, k, k)
+            _flush(QA, gp, o_A, k * n_state, k * n_state)
+            _flush(QD, gp, o_D, k, k)
+            _flush(Qpw, gp, o_pw, k, 0)
+            _flush(Qpb, gp, o_pb, 1, 0)
+            for w in range(min(_W, n_pix - p0)):
+                p = p0 + w
+                if cross:
+                    for i in range(n):
+                        ga[p, i] = gs[2 * i, w]
+                        gb[p, i] = gs[2 * i + 1, w]
+                else:
+                    for i in range(n):
+                        ga[p, i] = gs[i, w]

@@ -31,8 +31,10 @@ dD and d bias come back per (b, d), float64 (summed over b by the caller).
 
 Work units are (batch b, slice of channels); within a unit the channels advance chunk by
 chunk together, so the chunk's rows of B, C (and of dB, dC) stay in cache. `_fwd` and `_bwd`
-spread the units over numba's threads (prange; one thread is fine). Compilation is lazy
-(first call) and cached on disk (cache=True); see `scan.compile_kernels`.
+run the time axis backwards when `reverse` (position L-1 first: the scan of the flipped
+sequence, without flipping anything) and spread the units over numba's threads (prange; one
+thread is fine). Compilation is lazy (first call) and cached on disk (cache=True); see
+`scan.compile_kernels`.
 """
 from __future__ import annotations
 
@@ -170,15 +172,18 @@ def _elementwise_out(bi, d_lo, d_hi, delta, bias, softplus, z, has_z, grads, gbi
 
 
 @njit(inline="always", fastmath=_FM)
-def _fwd_chunk(bi, d, t0, t1, x, a, u, work, B, C, D, has_z, out):
-    """Steps t0..t1-1 of pair (bi, d), advancing the float64 state x (N,) in place."""
+def _fwd_chunk(bi, d, t0, t1, x, a, u, work, B, C, D, has_z, out, reverse):
+    """Steps t0..t1-1 of pair (bi, d), advancing the float64 state x (N,) in place. Step t
+    reads/writes position t, or L-1-t when `reverse`."""
     n_state = x.shape[0]
+    last_pos = u.shape[2] - 1
     g = d // (u.shape[1] // B.shape[1])
     dd = np.float64(D[d])
     ur, dtr, outr = u[bi, d], work[0, bi, d], out[bi, d]
     gater = work[1, bi, d] if has_z else work[0, bi, d]
     Bg, Cg = B[bi, g], C[bi, g]
-    for t in range(t0, t1):
+    for s in range(t0, t1):
+        t = last_pos - s if reverse else s
         ut = np.float64(ur[t])
         dtt = np.float64(dtr[t])
         dtu = dtt * ut
@@ -196,7 +201,7 @@ def _fwd_chunk(bi, d, t0, t1, x, a, u, work, B, C, D, has_z, out):
 
 @njit(inline="always", fastmath=_FM)
 def _fwd_unit(bi, d_lo, d_hi, u, delta, bias, softplus, A, B, C, D, z, has_z, work, out, last,
-              ckpt, store_ckpt, chunk):
+              ckpt, store_ckpt, chunk, reverse):
     """Channels d_lo..d_hi-1 of batch bi: elementwise inputs, then the recurrence chunk by
     chunk over all the channels (the chunk's B/C rows stay in cache)."""
     _elementwise_in(bi, d_lo, d_hi, delta, bias, softplus, z, has_z, work)
@@ -208,17 +213,17 @@ def _fwd_unit(bi, d_lo, d_hi, u, delta, bias, softplus, A, B, C, D, z, has_z, wo
         for p in range(d_hi - d_lo):
             if store_ckpt:
                 ckpt[bi, d_lo + p, t0 // chunk] = x[p]
-            _fwd_chunk(bi, d_lo + p, t0, t1, x[p], a[p], u, work, B, C, D, has_z, out)
+            _fwd_chunk(bi, d_lo + p, t0, t1, x[p], a[p], u, work, B, C, D, has_z, out, reverse)
     last[bi, d_lo:d_hi] = x
 
 
 @njit(inline="always", fastmath=_FM)
 def _bwd_chunk(bi, d, slot, c, h, ga, a, xs, das, gys, u, work, B, C, D, has_z, gout, ckpt,
-               chunk, grads, gB_part, gC_part):
+               chunk, grads, gB_part, gC_part, reverse):
     """Chunk c of pair (bi, d) backwards: h (N,) = dL/dx after the chunk on entry, before it
     on exit; writes grads[:, bi, d] (du, d dt, d silu(z)) of the chunk's steps, adds to ga (N,)
     = dL/dA_d and to gB_part/gC_part[slot]; returns the chunk's part of dL/dD_d. xs, das, gys:
-    scratch."""
+    scratch. Step t is position t, or L-1-t when `reverse`."""
     n_state = h.shape[0]
     length = u.shape[2]
     g = d // (u.shape[1] // B.shape[1])
@@ -234,7 +239,7 @@ def _bwd_chunk(bi, d, slot, c, h, ga, a, xs, das, gys, u, work, B, C, D, has_z, 
     xs[0] = ckpt[bi, d, c]
     gd_acc = 0.0
     for j in range(steps):                       # recompute the chunk's states; dC, dD, dgate
-        t = t0 + j
+        t = length - 1 - (t0 + j) if reverse else t0 + j
         ut = np.float64(ur[t])
         dtt = np.float64(dtr[t])
         dtu = dtt * ut
@@ -255,7 +260,7 @@ def _bwd_chunk(bi, d, slot, c, h, ga, a, xs, das, gys, u, work, B, C, D, has_z, 
         if has_z:
             ggater[t] = gy * (acc + dd * ut)
     for j in range(steps - 1, -1, -1):           # adjoint, reverse time
-        t = t0 + j
+        t = length - 1 - (t0 + j) if reverse else t0 + j
         ut = np.float64(ur[t])
         dtt = np.float64(dtr[t])
         gy = gys[j]
@@ -281,7 +286,8 @@ def _bwd_chunk(bi, d, slot, c, h, ga, a, xs, das, gys, u, work, B, C, D, has_z, 
 
 @njit(inline="always", fastmath=_FM)
 def _bwd_unit(bi, d_lo, d_hi, slot, u, delta, bias, softplus, A, B, C, D, z, has_z, gout,
-              glast, has_glast, ckpt, chunk, work, grads, gA, gB_part, gC_part, gD, gbias):
+              glast, has_glast, ckpt, chunk, work, grads, gA, gB_part, gC_part, gD, gbias,
+              reverse):
     """Channels d_lo..d_hi-1 of batch bi: elementwise inputs, the chunks from the last one
     (dB/dC rows of the chunk stay in cache), then the elementwise gradients."""
     _elementwise_in(bi, d_lo, d_hi, delta, bias, softplus, z, has_z, work)
@@ -299,7 +305,8 @@ def _bwd_unit(bi, d_lo, d_hi, slot, u, delta, bias, softplus, A, B, C, D, z, has
     for c in range((length + chunk - 1) // chunk - 1, -1, -1):
         for p in range(d_hi - d_lo):
             gd[p] += _bwd_chunk(bi, d_lo + p, slot, c, h[p], ga[p], a[p], xs, das, gys, u, work,
-                                B, C, D, has_z, gout, ckpt, chunk, grads, gB_part, gC_part)
+                                B, C, D, has_z, gout, ckpt, chunk, grads, gB_part, gC_part,
+                                reverse)
     gA[bi, d_lo:d_hi] = ga
     gD[bi, d_lo:d_hi] = gd
     _elementwise_out(bi, d_lo, d_hi, delta, bias, softplus, z, has_z, grads, gbias)
@@ -307,19 +314,19 @@ def _bwd_unit(bi, d_lo, d_hi, slot, u, delta, bias, softplus, A, B, C, D, z, has
 
 @njit(cache=True, fastmath=_FM, parallel=True)
 def _fwd(u, delta, bias, softplus, A, B, C, D, z, has_z, work, out, last, ckpt, store_ckpt,
-         chunk, n_slices):
+         chunk, n_slices, reverse):
     """Forward over work units i = (batch bi, channel slice s), spread over numba's threads.
     work: (1 + has_z, batch, dim, L) float32 scratch (dt, silu(z))."""
     dim = u.shape[1]
     for i in prange(u.shape[0] * n_slices):
         bi, s = i // n_slices, i % n_slices
         _fwd_unit(bi, s * dim // n_slices, (s + 1) * dim // n_slices, u, delta, bias, softplus,
-                  A, B, C, D, z, has_z, work, out, last, ckpt, store_ckpt, chunk)
+                  A, B, C, D, z, has_z, work, out, last, ckpt, store_ckpt, chunk, reverse)
 
 
 @njit(cache=True, fastmath=_FM, parallel=True)
 def _bwd(u, delta, bias, softplus, A, B, C, D, z, has_z, gout, glast, has_glast, ckpt, chunk,
-         work, grads, gA, gB_part, gC_part, gD, gbias):
+         work, grads, gA, gB_part, gC_part, gD, gbias, reverse):
     """Backward over work units i = (batch bi, channel slice s); slice s owns gB_part[s] and
     gC_part[s] (n_slices = gB_part.shape[0]). work: as in _fwd; grads: (2 + has_z, batch, dim,
     L) float32 out (du, d delta, dz)."""
@@ -329,7 +336,7 @@ def _bwd(u, delta, bias, softplus, A, B, C, D, z, has_z, gout, glast, has_glast,
         bi, s = i // n_slices, i % n_slices
         _bwd_unit(bi, s * dim // n_slices, (s + 1) * dim // n_slices, s, u, delta, bias,
                   softplus, A, B, C, D, z, has_z, gout, glast, has_glast, ckpt, chunk, work,
-                  grads, gA, gB_part, gC_part, gD, gbias)
+                  grads, gA, gB_part, gC_part, gD, gbias, reverse)
 
 
 @njit(cache=True, fastmath=_FM)

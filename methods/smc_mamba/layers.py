@@ -29,8 +29,9 @@ class SeqLinear(nn.Module):
     (out.numel() * in_features MACs). Default init as nn.Linear.
 
     With `splits` (output sizes summing to out_features) the output is a tuple of (b, n_i, L)
-    tensors, each a transposed view of a contiguous token-major (b, L, n_i) tensor: the layout
-    in which the CPU selective scan reads B and C, so that it need not copy them again.
+    tensors, transposed views of slices of one contiguous token-major (b, L, out_features)
+    tensor (one GEMM for all splits: several narrow GEMMs are much slower), each with stride 1
+    along n_i: the layout in which the CPU selective scan reads B and C (one small copy).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
@@ -47,19 +48,27 @@ class SeqLinear(nn.Module):
         if self.splits is None:
             return self._linear(x, self.weight, self.bias, channel_first=True)
         xt = x.transpose(1, 2)                                    # (b, L, in), a view
-        biases = (self.bias.split(self.splits) if self.bias is not None
-                  else [None] * len(self.splits))
-        return tuple(self._linear(xt, w, b, channel_first=False).transpose(1, 2)
-                     for w, b in zip(self.weight.split(self.splits), biases))
+        y = self._linear(xt, self.weight, self.bias, channel_first=False)   # (b, L, out)
+        return tuple(part.transpose(1, 2) for part in y.split(self.splits, dim=-1))
 
     def _linear(self, x, w, b, channel_first: bool):
-        """y = W x + b over the channel axis (1 if channel_first, else -1)."""
+        """y = W x + b over the channel axis (1 if channel_first, else -1). 3-D inputs go
+        through one batched GEMM (bias fused) that reads transposed/strided views in place and
+        writes a contiguous result (no copy of x, no separate bias pass)."""
         if self.in_features == 1:                                 # outer product, one pass
             w = w[:, 0]
             if channel_first:
                 w = w[:, None]
                 b = b[:, None] if b is not None else None
             return x * w if b is None else torch.addcmul(b, x, w)
+        if x.dim() == 3:
+            if channel_first:                                     # (out, in) @ (b, in, L)
+                lhs, rhs = w.expand(x.shape[0], *w.shape), x
+                bias = b[:, None] if b is not None else None
+            else:                                                 # (b, L, in) @ (in, out)
+                lhs, rhs = x, w.t().expand(x.shape[0], *w.t().shape)
+                bias = b
+            return torch.bmm(lhs, rhs) if bias is None else torch.baddbmm(bias, lhs, rhs)
         if channel_first:
             y = torch.matmul(w, x)
             return y if b is None else y + b[:, None]

@@ -17,6 +17,8 @@ Returns y (batch, dim, L) in u's dtype, or (y, x_{L-1}) with return_last_state, 
 Dispatch: mamba-ssm's CUDA kernel when u is on CUDA and mamba-ssm imports; otherwise the CPU
 scan below (tensors on another device are moved to the CPU and the result moved back). The
 CPU scan is differentiable w.r.t. u, delta, A, B, C, D, z, delta_bias and the last state.
+`selective_scan_reversed` (private, for ssm.BiSSM) is the scan of the time-reversed sequences
+flipped back; on the CPU the kernels walk the time axis backwards instead of flipping tensors.
 
 CPU scan (`_SelectiveScanCPU`, an autograd.Function with a hand-written backward): float32
 in and out (other float dtypes are converted; gradients come back in each input's dtype).
@@ -74,11 +76,11 @@ def compile_kernels() -> float:
         f4 = np.zeros((1, 1, 1, 1), np.float32)
         # a tiny problem with every option on; same argument types as in _forward/backward
         k._fwd(f3, f3, f1, True, f2, f4, f4, f1, f3, True, np.zeros((2, 1, 1, 1), np.float32),
-               f3.copy(), f3.copy(), np.zeros((1, 1, 1, 1)), True, 1, 1)
+               f3.copy(), f3.copy(), np.zeros((1, 1, 1, 1)), True, 1, 1, False)
         k._bwd(f3, f3, f1, True, f2, f4, f4, f1, f3, True, f3, f3, True, np.zeros((1, 1, 1, 1)),
                1, np.zeros((2, 1, 1, 1), np.float32), np.zeros((3, 1, 1, 1), np.float32),
                np.zeros((1, 1, 1)), np.zeros((1, 1, 1, 1, 1), np.float32),
-               np.zeros((1, 1, 1, 1, 1), np.float32), np.zeros((1, 1)), np.zeros((1, 1)))
+               np.zeros((1, 1, 1, 1, 1), np.float32), np.zeros((1, 1)), np.zeros((1, 1)), False)
         _kernels = k
         seconds = time.perf_counter() - t0
     _log.info("selective_scan: CPU kernels ready in %.1f s (numba JIT or its disk cache)",
@@ -135,9 +137,9 @@ def _run(kernel, threads, *args):
         kernel(*(a.numpy() if isinstance(a, torch.Tensor) else a for a in args))
 
 
-def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, store):
+def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, store, reverse=False):
     """Run the forward kernel: (out, last, ckpt, (uf, Af, Bt, Ct, Df)); ckpt is None unless
-    `store` (checkpoints for the backward)."""
+    `store` (checkpoints for the backward). `reverse`: scan from position L-1 down to 0."""
     k = _kernels
     batch, dim, length = u.shape
     n_state = A.shape[1]
@@ -154,18 +156,18 @@ def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, store):
     work = torch.empty(1 + (z is not None), batch, dim, length, dtype=torch.float32)
     threads = _threads()
     _run(k._fwd, threads, uf, df, bf, delta_softplus, Af, Bt, Ct, Df, zf, z is not None, work,
-         out, last, ckpt, store, CHUNK, _slices(threads, batch, dim))
+         out, last, ckpt, store, CHUNK, _slices(threads, batch, dim), reverse)
     return out, last, (ckpt if store else None), (uf, df, bf, Af, Bt, Ct, Df, zf)
 
 
 class _SelectiveScanCPU(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse=False):
         ctx.set_materialize_grads(False)
         out, last, ckpt, arrays = _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
-                                           store=True)
+                                           store=True, reverse=reverse)
         ctx.save_for_backward(*arrays, ckpt)
-        ctx.meta = (delta_softplus, z is not None, B.shape, C.shape,
+        ctx.meta = (delta_softplus, z is not None, B.shape, C.shape, reverse,
                     [t.dtype if t is not None else None
                      for t in (u, delta, A, B, C, D, z, delta_bias)])
         return out, last
@@ -174,7 +176,7 @@ class _SelectiveScanCPU(torch.autograd.Function):
     def backward(ctx, gout, glast):
         k = _kernels
         uf, df, bf, Af, Bt, Ct, Df, zf, ckpt = ctx.saved_tensors
-        softplus, has_z, B_shape, C_shape, dtypes = ctx.meta
+        softplus, has_z, B_shape, C_shape, reverse, dtypes = ctx.meta
         batch, dim, length = uf.shape
         n_groups, n_state = Bt.shape[1], Af.shape[1]
         gout = _f32(gout) if gout is not None else uf.new_zeros(uf.shape)
@@ -190,7 +192,7 @@ class _SelectiveScanCPU(torch.autograd.Function):
         gB = torch.zeros(slices, batch, n_groups, length, n_state, dtype=torch.float32)
         gC = torch.zeros(slices, batch, n_groups, length, n_state, dtype=torch.float32)
         _run(k._bwd, threads, uf, df, bf, softplus, Af, Bt, Ct, Df, zf, has_z, gout, glast,
-             has_glast, ckpt, CHUNK, work, grads, gA, gB, gC, gD, gbias)
+             has_glast, ckpt, CHUNK, work, grads, gA, gB, gC, gD, gbias, reverse)
         del work
         gB = (gB.sum(0) if slices > 1 else gB[0]).transpose(-1, -2).reshape(B_shape)
         gC = (gC.sum(0) if slices > 1 else gC[0]).transpose(-1, -2).reshape(C_shape)
@@ -198,10 +200,11 @@ class _SelectiveScanCPU(torch.autograd.Function):
                  gbias.sum(0)]
         grads = [g.to(dt_) if g is not None and need else None
                  for g, dt_, need in zip(grads, dtypes, ctx.needs_input_grad)]
-        return (*grads, None)
+        return (*grads, None, None)
 
 
-def _scan_cpu(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state):
+def _scan_cpu(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state,
+              reverse=False):
     if u.dim() != 3 or delta.shape != u.shape:
         raise ValueError(f"selective_scan: u and delta must both be (batch, dim, L), got "
                          f"{tuple(u.shape)} and {tuple(delta.shape)}")
@@ -222,9 +225,10 @@ def _scan_cpu(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_s
     compile_kernels()
     inputs = (u, delta, A, B, C, D, z, delta_bias)
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs):
-        out, last = _SelectiveScanCPU.apply(*inputs, bool(delta_softplus))
+        out, last = _SelectiveScanCPU.apply(*inputs, bool(delta_softplus), bool(reverse))
     else:   # inference: no checkpoints, no graph
-        out, last = _forward(*inputs, bool(delta_softplus), store=False)[:2]
+        out, last = _forward(*inputs, bool(delta_softplus), store=False,
+                             reverse=bool(reverse))[:2]
     out = out.to(device=device, dtype=u.dtype)
     return (out, last.to(device)) if return_last_state else out
 
@@ -240,3 +244,16 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_sof
         if fn is not None:
             return fn(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state)
     return _scan_cpu(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state)
+
+
+def selective_scan_reversed(u, delta, A, B, C, D=None, z=None, delta_bias=None,
+                            delta_softplus=False):
+    """`selective_scan` of the time-reversed sequences, returned in the original order:
+    selective_scan(u.flip(-1), ...).flip(-1) (every (batch, dim, L)/(.., N, L) input flipped),
+    computed by running the scan from position L-1 down to 0 without flipping any tensor on
+    the CPU (private; used by ssm.BiSSM)."""
+    if u.is_cuda and _mamba_cuda_scan() is not None:
+        flip = [t.flip(-1) if t is not None else None for t in (u, delta, B, C, z)]
+        return selective_scan(flip[0], flip[1], A, flip[2], flip[3], D, flip[4], delta_bias,
+                              delta_softplus).flip(-1)
+    return _scan_cpu(u, delta, A, B, C, D, z, delta_bias, delta_softplus, False, reverse=True)

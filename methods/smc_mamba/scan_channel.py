@@ -9,8 +9,8 @@ lw, lb: (k,) the lift 1->k; xw, xb: (n_dir, R+2N) x_proj (in_features 1); dtw: (
 dtb: (n_dir, k) dt_proj; A: (n_dir, k, N) = -exp(A_log); D: (n_dir, k); pw: (k,), pb: (1,) the
 projection k->1. The same function as ChannelSSM's unfused path (lift, BiSSM over the channel
 axis with softplus'd delta, projection) in float32 arithmetic; see `_chan_numba` for the maths.
-Gradients for a, b and every weight (hand-written backward that recomputes the scan per pixel;
-nothing is saved but the inputs).
+Gradients for a, b and every weight (hand-written backward that recomputes the scan per group
+of 16 pixels; nothing is saved but the inputs).
 """
 from __future__ import annotations
 
@@ -34,8 +34,13 @@ def _np(t):
     return t.detach().to(torch.float32).contiguous()
 
 
-def _blocks(n_pix: int, threads: int) -> int:
-    return max(1, min(n_pix, threads * _BLOCKS_PER_THREAD))
+def _blocks(n_pix: int, threads: int, length: int) -> int:
+    """Chunks of pixel groups (the kernels' prange): a few per thread, none empty; one per
+    thread for long sequences (each chunk a thread runs holds its stack scratch, ~20 KB plus
+    0.2 KB per token, until the kernel returns)."""
+    n_grp = -(-n_pix // _k()._W)
+    per_thread = _BLOCKS_PER_THREAD if length <= 256 else 1
+    return max(1, min(n_grp, threads * per_thread))
 
 
 class _ChannelScan(torch.autograd.Function):
@@ -49,7 +54,7 @@ class _ChannelScan(torch.autograd.Function):
         threads = _scan._threads()
         n_dir = pf[2].shape[0]
         _scan._run(_k().chan_fwd, threads, af, bf, cross, n_dir, *pf, out,
-                   _blocks(af.shape[0], threads))
+                   _blocks(af.shape[0], threads, af.shape[1] * (2 if cross else 1)))
         ctx.save_for_backward(af, bf, *pf)
         ctx.cross = cross
         return out
@@ -60,7 +65,7 @@ class _ChannelScan(torch.autograd.Function):
         cross = ctx.cross
         n_dir = pf[2].shape[0]
         threads = _scan._threads()
-        n_blocks = _blocks(af.shape[0], threads)
+        n_blocks = _blocks(af.shape[0], threads, af.shape[1] * (2 if cross else 1))
         sizes = [p.numel() for p in pf]
         ga = torch.empty_like(af)
         gb = torch.empty_like(bf) if cross else ga

@@ -48,6 +48,24 @@ def spiral_order(h: int, w: int, device: str = "cpu") -> tuple[torch.Tensor, tor
     return order.to(device), inverse.to(device)
 
 
+@lru_cache(maxsize=64)
+def _shifted_spiral(h: int, w: int, device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """spiral_order composed with fftshift / ifftshift, for one gather each way on the fft2
+    layout: seq = x.flat[..., gather_in] equals fftshift(x).flat[..., order], and
+    y.flat[..., gather_out] equals ifftshift(seq_out[..., inverse]) (pure permutations)."""
+    order, inverse = spiral_order(h, w)
+    grid = torch.arange(h * w).view(h, w)
+    shift = torch.fft.fftshift(grid, dim=(-2, -1)).flatten()
+    ishift = torch.fft.ifftshift(grid, dim=(-2, -1)).flatten()
+    return shift[order].to(device), inverse[ishift].to(device)
+
+
+def _gather_last(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """x[..., index] via a 2-D index_select (several times faster than on the last dim)."""
+    flat = x.reshape(-1, x.shape[-1]).index_select(1, index)
+    return flat.view(*x.shape[:-1], index.numel())
+
+
 class SCScan(nn.Module):
     """SC-Scan [R §10.4]: (B, d, H, W) -> (B, d, H, W).
 
@@ -88,10 +106,9 @@ class FRScan(nn.Module):
         if not self.rotational:
             return self.ssm(x.flatten(2)).view_as(x)
         h, w = x.shape[-2:]
-        order, inverse = spiral_order(h, w, str(x.device))
-        seq = torch.fft.fftshift(x, dim=(-2, -1)).flatten(2).index_select(-1, order)
-        y = self.ssm(seq).index_select(-1, inverse).view_as(x)
-        return torch.fft.ifftshift(y, dim=(-2, -1))
+        gather_in, gather_out = _shifted_spiral(h, w, str(x.device))   # shifts folded in
+        seq = _gather_last(x.flatten(2), gather_in)
+        return _gather_last(self.ssm(seq), gather_out).view_as(x)
 
 
 class CMScan(nn.Module):

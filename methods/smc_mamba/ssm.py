@@ -23,7 +23,7 @@ from torch import nn
 
 from . import flops
 from .layers import SeqLinear
-from .scan import selective_scan
+from .scan import selective_scan, selective_scan_reversed
 from .scan_channel import channel_scan
 
 
@@ -66,15 +66,20 @@ class SelectiveSSM(nn.Module):
         return self.dt_proj(dt), b, c
 
     def scan(self, u: torch.Tensor, delta: torch.Tensor, b: torch.Tensor,
-             c: torch.Tensor) -> torch.Tensor:
-        """y = S6(u) with the projected delta/B/C; u (b, d_inner, L) -> (b, d_inner, L)."""
+             c: torch.Tensor, reverse: bool = False) -> torch.Tensor:
+        """y = S6(u) with the projected delta/B/C; u (b, d_inner, L) -> (b, d_inner, L).
+        `reverse`: S6 of the time-reversed sequences, flipped back (no tensor is flipped)."""
         if flops.cores_stubbed():
             return u * self.D[None, :, None]
         a = -torch.exp(self.A_log.float())
-        return selective_scan(u, delta, a, b, c, D=self.D.float(), delta_softplus=True)
+        fn = selective_scan_reversed if reverse else selective_scan
+        return fn(u, delta, a, b, c, D=self.D.float(), delta_softplus=True)
 
-    def forward(self, u: torch.Tensor, feats: torch.Tensor | None = None) -> torch.Tensor:
-        return self.scan(u, *self.project(u if feats is None else feats))
+    def forward(self, u: torch.Tensor, feats: torch.Tensor | None = None,
+                reverse: bool = False) -> torch.Tensor:
+        """The per-token projections commute with a flip, so `reverse` (= self(u.flip(-1),
+        feats.flip(-1)).flip(-1)) projects the sequences as they are and scans backwards."""
+        return self.scan(u, *self.project(u if feats is None else feats), reverse=reverse)
 
 
 def interleave(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -108,12 +113,10 @@ class BiSSM(nn.Module):
 
     def forward(self, u: torch.Tensor, feats: torch.Tensor | None = None) -> torch.Tensor:
         feats = u if feats is None else feats
+        u = u.contiguous()     # once for both directions (conv outputs are often channels-last)
         out = None
         for ssm, reverse in self._directions():
-            if reverse:
-                y = ssm(u.flip(-1), feats.flip(-1)).flip(-1)
-            else:
-                y = ssm(u, feats)
+            y = ssm(u, feats, reverse=reverse)
             out = y if out is None else out + y
         return out
 
@@ -122,20 +125,17 @@ class BiSSM(nn.Module):
         fx = ux if fx is None else fx
         fy = uy if fy is None else fy
         outs = {"x": None, "y": None}
+        # P1,O1,P2,O2,...,Pn,On (primary at even positions), scanned forward; the reverse scan
+        # is that sequence reversed (On,Pn,...,O1,P1), run backwards in place: u is shared
+        # channel-first interleave: a contiguous (b, d, 2L) whatever the inputs' layout
+        seqs = {"x": torch.stack((ux, uy), -1).flatten(-2),
+                "y": torch.stack((uy, ux), -1).flatten(-2)}
         for ssm, reverse in self._directions():
-            streams = {"x": (ux, fx), "y": (uy, fy)}
-            if reverse:   # project the reversed streams: no projection-sized tensor is flipped
-                streams = {k: (u.flip(-1), f.flip(-1)) for k, (u, f) in streams.items()}
-            proj = {k: ssm.project(f) for k, (_, f) in streams.items()}   # once per stream
+            proj = {"x": ssm.project(fx), "y": ssm.project(fy)}     # once per stream
             for primary, other in (("x", "y"), ("y", "x")):
-                # forward: P1,O1,P2,O2,...,Pn,On (primary at even positions);
-                # reverse: that sequence reversed = On,Pn,...,O1,P1 (primary at odd positions)
-                first, second = (other, primary) if reverse else (primary, other)
-                seq = [interleave(streams[first][0], streams[second][0])]
-                seq += [interleave(a, b) for a, b in zip(proj[first], proj[second])]
-                y = ssm.scan(*seq)[..., 1::2] if reverse else ssm.scan(*seq)[..., 0::2]
-                if reverse:
-                    y = y.flip(-1)
+                seq = [seqs[primary]]
+                seq += [interleave(a, b) for a, b in zip(proj[primary], proj[other])]
+                y = ssm.scan(*seq, reverse=reverse)[..., 0::2]
                 outs[primary] = y if outs[primary] is None else outs[primary] + y
         return outs["x"], outs["y"]
 
