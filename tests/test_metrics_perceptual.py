@@ -11,23 +11,13 @@ import math
 import numpy as np
 import pytest
 
+from tests.metric_inputs import metric_triple
 from bench.metrics import MetricUndefined, compute
 from bench.metrics.matlab import filter2, fspecial_gaussian
 
 
-def smooth(shape, seed, sigma=2.0):
-    import cv2
-    r = np.random.default_rng(seed).random(shape)
-    r = cv2.GaussianBlur(r, (0, 0), sigma)
-    r = (r - r.min()) / (r.max() - r.min())
-    return np.round(r * 255.0)
-
-
 def triple(shape=(64, 80), seed=0):
-    a, b = smooth(shape, seed), smooth(shape, seed + 1)
-    noise = smooth(shape, seed + 2, 1.0) - 127.5
-    f = np.clip(np.round(0.6 * a + 0.4 * b + 0.3 * noise), 0, 255)
-    return a, b, f
+    return metric_triple(shape, seed, weight_a=0.6)
 
 
 def oracle_maps(ref, dist, sigma_nsq, uint8=False):

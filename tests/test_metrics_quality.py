@@ -17,25 +17,15 @@ import numpy as np
 import pytest
 from scipy import signal
 
+from tests.metric_inputs import metric_triple
 from bench.metrics import MetricUndefined, compute
 from bench.metrics.matlab import matlab_round, rgb2gray
 from bench.metrics.phase_congruency import _PCBank, phase_congruency
 from bench.metrics.quality import freqspace_radius, normalize1
 
 
-def smooth(shape, seed, sigma=2.0):
-    import cv2
-    r = np.random.default_rng(seed).random(shape)
-    r = cv2.GaussianBlur(r, (0, 0), sigma)
-    r = (r - r.min()) / (r.max() - r.min())
-    return np.round(r * 255.0)
-
-
 def triple(shape=(64, 80), seed=0):
-    a, b = smooth(shape, seed), smooth(shape, seed + 1)
-    noise = smooth(shape, seed + 2, 1.0) - 127.5
-    f = np.clip(np.round(0.5 * a + 0.5 * b + 0.3 * noise), 0, 255)
-    return a, b, f
+    return metric_triple(shape, seed)
 
 
 # ------------------------------------------------------------------------------------------------

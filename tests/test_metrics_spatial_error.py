@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.metric_inputs import metric_triple, smooth
 from bench.metrics import MetricUndefined, compute, conventions
 from bench.metrics.profiles import PROFILES
 
@@ -26,19 +27,8 @@ METRICS = ["SD", "SF", "AG", "EI", "Qsf", "CC", "SCD", "MSE", "RMSE", "PSNR"]
 DB255 = 20 * math.log10(255)
 
 
-def smooth(shape, seed, sigma=2.0):
-    import cv2
-    r = np.random.default_rng(seed).random(shape)
-    r = cv2.GaussianBlur(r, (0, 0), sigma)
-    r = (r - r.min()) / (r.max() - r.min())
-    return np.round(r * 255.0)
-
-
 def triple(shape=(48, 64), seed=0):
-    a, b = smooth(shape, seed), smooth(shape, seed + 1)
-    noise = smooth(shape, seed + 2, 1.0) - 127.5
-    f = np.clip(np.round(0.5 * a + 0.5 * b + 0.3 * noise), 0, 255)
-    return a, b, f
+    return metric_triple(shape, seed)
 
 
 def test_registered_with_metadata():

@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 
+from tests.metric_inputs import metric_triple, smooth
 from bench.metrics import MetricUndefined, compute, conventions
 from bench.metrics.matlab import filter2, fspecial_gaussian, imfilter
 from bench.metrics.mef_ssim import mef_ssim_value
@@ -22,19 +23,8 @@ from bench.metrics.mef_ssim import mef_ssim_value
 RNG = np.random.default_rng(7)
 
 
-def smooth(shape, seed, sigma=2.0):
-    import cv2
-    r = np.random.default_rng(seed).random(shape)
-    r = cv2.GaussianBlur(r, (0, 0), sigma)
-    r = (r - r.min()) / (r.max() - r.min())
-    return np.round(r * 255.0)
-
-
 def triple(shape=(64, 80), seed=0):
-    a, b = smooth(shape, seed), smooth(shape, seed + 1)
-    noise = smooth(shape, seed + 2, 1.0) - 127.5
-    f = np.clip(np.round(0.5 * a + 0.5 * b + 0.3 * noise), 0, 255)
-    return a, b, f
+    return metric_triple(shape, seed)
 
 
 # ------------------------------------------------------------------------------------------------

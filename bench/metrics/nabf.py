@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from .registry import register_metric
-from .sobel import HALF_PI, check_size, sobel, sobel_fn_matlab
+from .sobel import check_size, orientation_agreement, sigmoid_, sobel, sobel_fn_matlab
 
 
 _PETROVIC = dict(Td=2.0, wt_min=0.001, Lg=1.5, Nrg=0.9999, kg=19.0, sigmag=0.5, Nra=0.9995,
@@ -64,22 +64,8 @@ def _petrovic_q(gs, as_, gf, af) -> np.ndarray:
     np.maximum(bigger, _TINY, out=bigger)
     qg = np.minimum(gs, gf)
     qg /= bigger
-    qg -= p["sigmag"]
-    qg *= -p["kg"]
-    np.exp(qg, out=qg)
-    qg += 1
-    np.divide(p["Nrg"], qg, out=qg)
-    qa = np.subtract(as_, af, out=bigger)
-    np.abs(qa, out=qa)
-    qa -= HALF_PI
-    np.abs(qa, out=qa)
-    qa *= 2
-    qa /= np.pi
-    qa -= p["sigmaa"]
-    qa *= -p["ka"]
-    np.exp(qa, out=qa)
-    qa += 1
-    np.divide(p["Nra"], qa, out=qa)
+    sigmoid_(qg, -p["kg"], p["sigmag"], p["Nrg"])
+    qa = sigmoid_(orientation_agreement(as_, af, out=bigger), -p["ka"], p["sigmaa"], p["Nra"])
     qg *= qa
     return np.sqrt(qg, out=qg)
 

@@ -28,7 +28,8 @@ import numpy as np
 
 from . import MetricUndefined
 from .registry import register_metric
-from .sobel import HALF_PI, _integer_valued, conv2_sobel_matlab, sobel
+from .sobel import (HALF_PI, _integer_valued, conv2_sobel_matlab, orientation_agreement, sigmoid_,
+                    sobel)
 
 
 _QABF = dict(Tg=0.9994, kg=-15.0, Dg=0.5, Ta=0.9879, ka=-22.0, Da=0.8)
@@ -70,22 +71,12 @@ def _qabf_preservation(gs, as_, gf, af, equal_rule: str, dtype) -> np.ndarray:
     ratio /= bigger
     # gA == gF (0 / 0 included): the branch of the reference code, or G = 1
     np.copyto(ratio, gf if equal_rule == "gF" else dtype(1), where=gs == gf)
-    qg = ratio
-    qg -= dtype(p["Dg"])
-    qg *= dtype(p["kg"])
-    np.exp(qg, out=qg)
-    qg += dtype(1)
-    np.divide(dtype(p["Tg"]), qg, out=qg)
+    qg = sigmoid_(ratio, p["kg"], p["Dg"], p["Tg"])
     qa = np.subtract(as_, af, out=bigger)
     np.abs(qa, out=qa)
     qa /= dtype(HALF_PI)
     np.subtract(dtype(1), qa, out=qa)
-    qa -= dtype(p["Da"])
-    qa *= dtype(p["ka"])
-    np.exp(qa, out=qa)
-    qa += dtype(1)
-    np.divide(dtype(p["Ta"]), qa, out=qa)
-    qg *= qa
+    qg *= sigmoid_(qa, p["ka"], p["Da"], p["Ta"])
     return qg
 
 
@@ -117,23 +108,8 @@ def _liu_preservation(gs, as_, gf, af) -> tuple[np.ndarray, np.ndarray, np.ndarr
     gf_b = gf + p["buffer"] * (gf == 0)
     ratio = np.divide(gf, gs_b)              # used where gS > gF (F not yet buffered)
     np.copyto(ratio, np.divide(gs_b, gf_b), where=~bigger)
-    ratio -= p["delta1"]
-    ratio *= p["k1"]
-    np.exp(ratio, out=ratio)
-    ratio += 1
-    np.divide(1.0, ratio, out=ratio)
-    qa = np.subtract(as_, af)
-    np.abs(qa, out=qa)
-    qa -= HALF_PI
-    np.abs(qa, out=qa)
-    qa *= 2
-    qa /= np.pi
-    qa -= p["delta2"]
-    qa *= p["k2"]
-    np.exp(qa, out=qa)
-    qa += 1
-    np.divide(1.0, qa, out=qa)
-    ratio *= qa
+    sigmoid_(ratio, p["k1"], p["delta1"])
+    ratio *= sigmoid_(orientation_agreement(as_, af), p["k2"], p["delta2"])
     return ratio, gs_b, gf_b
 
 

@@ -17,6 +17,31 @@ import numpy as np
 HALF_PI = np.pi / 2
 
 
+def sigmoid_(x: np.ndarray, k: float, centre: float, scale: float = 1.0) -> np.ndarray:
+    """x <- scale / (1 + exp(k (x - centre))), in place and in x's dtype: the sigmoids of the
+    Petrovic framework (Qabf's Qg/Qa, Nabf's, Liu's metricXydeas), with the operations in the
+    reference code's order."""
+    t = x.dtype.type
+    x -= t(centre)
+    x *= t(k)
+    np.exp(x, out=x)
+    x += t(1)
+    return np.divide(t(scale), x, out=x)
+
+
+def orientation_agreement(alpha_s: np.ndarray, alpha_f: np.ndarray,
+                          out: np.ndarray | None = None) -> np.ndarray:
+    """| |alpha_S - alpha_F| - pi/2 | * 2/pi per pixel (1 for parallel edge directions, 0 for
+    perpendicular ones), as Shreyamsha Kumar's Nabf and Liu's metricXydeas compute it."""
+    qa = np.subtract(alpha_s, alpha_f, out=out)
+    np.abs(qa, out=qa)
+    qa -= HALF_PI
+    np.abs(qa, out=qa)
+    qa *= 2
+    qa /= np.pi
+    return qa
+
+
 def sobel(img: np.ndarray, border: int = cv2.BORDER_CONSTANT, dtype=np.float64
           ) -> tuple[np.ndarray, np.ndarray]:
     """(Sx, Sy): correlation with the 3 x 3 Sobel kernels [[-1,0,1],[-2,0,2],[-1,0,1]] and its
