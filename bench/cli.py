@@ -169,7 +169,9 @@ def cmd_datasets(args) -> int:
 
 def cmd_train(args) -> int:
     """Hand the method's own arguments to its trainer (each trainer parses its options)."""
-    trainers = {"smc": ("methods.smc_mamba.train", "main")}
+    trainers = {"smc": ("methods.smc_mamba.train", "main"),
+                "ifcnn": ("methods.deep.train", "main_ifcnn"),
+                "densefuse": ("methods.deep.train", "main_densefuse")}
     aliases = {"smc-mamba": "smc", "smc_mamba": "smc"}
     method = aliases.get(args.method or "", args.method)
     if method is None:

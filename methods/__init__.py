@@ -2,6 +2,8 @@
 from bench.registry import METHODS
 
 from . import simple  # noqa: F401
+from . import classical  # noqa: F401  (every module in methods/classical registers itself)
+from . import deep  # noqa: F401
 from . import smc_mamba  # noqa: F401
 from .base import ALL_TASKS, register_method, resolve  # noqa: F401
 

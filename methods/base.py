@@ -48,20 +48,27 @@ def register_method(name: str, *, tasks, description: str, kind: str = "classica
                     baseline: bool = False, paper: str = "", year: int | None = None,
                     params: dict | None = None, needs: tuple[str, ...] = (),
                     device: str = "cpu", available: bool = True, reason: str = "",
-                    aliases: tuple[str, ...] = ()) -> Callable[[Any], Any]:
+                    aliases: tuple[str, ...] = (),
+                    reference: dict[str, tuple[str, str]] | None = None,
+                    shortfall: dict[str, str] | None = None) -> Callable[[Any], Any]:
     """Register a fusion method (function or class) with its metadata.
 
     tasks: subset of {'ivf','medical','mff','mef'}. kind: 'classical' | 'deep' | 'smc'.
     baseline: member of the `baselines` group. params: default parameters from the paper.
     needs: e.g. ('weights',), ('cuda',). device: 'cpu' | 'cuda' | 'any' (where fusion runs best;
     'cuda' methods are fused in the main process, their metrics in worker processes).
+    reference: published outputs of the original implementation to check the port against
+    (bench.faithfulness): {refset: (folder name, colour mode)}, refset 'vifb' | 'mfif',
+    colour mode 'per-channel' | 'y' | 'grey' | 'native' (see bench.faithfulness).
+    shortfall: {refset: why the port cannot reach the bar, with the measured values}.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     return METHODS.register(name, tasks=frozenset(tasks), description=description, kind=kind,
                             baseline=baseline, paper=paper, year=year, params=dict(params or {}),
                             needs=tuple(needs), device=device, available=available,
-                            reason=reason, aliases=aliases)
+                            reason=reason, aliases=aliases, reference=dict(reference or {}),
+                            shortfall=dict(shortfall or {}))
 
 
 @dataclass
