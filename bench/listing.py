@@ -29,7 +29,20 @@ def methods_table() -> str:
     groups = [f"- `{g.name}`: {g.description}" + (f" ({g.note})" if g.note else "")
               for g in METHODS.groups()]
     return (_table(rows) + "\n\nGroups:\n" + "\n".join(groups) +
-            "\n- `folder:NAME=DIR`: precomputed fused images read by file stem")
+            "\n- `folder:NAME=DIR`: precomputed fused images read by file stem" +
+            _shared_precomputed())
+
+
+def _shared_precomputed() -> str:
+    """The distributed outputs found in the shared data (what `precomputed` runs there)."""
+    from methods.precomputed import shared_precomputed
+    found = shared_precomputed()
+    if not found:
+        return ""
+    lines = [f"- `{spec}` ({name}, {len(methods)}): {', '.join(methods)}"
+             for spec, name, methods in found]
+    return ("\n\nPrecomputed outputs in the shared data (`--methods precomputed --datasets "
+            "SPEC`):\n" + "\n".join(lines))
 
 
 def datasets_table() -> str:

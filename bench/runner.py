@@ -187,10 +187,11 @@ def _cache_root(home: Path) -> Path:
 def _plan(config: RunConfig, datasets: list[Dataset], run_id: str, notes: list[str]):
     """-> ([(dataset, method)] to run, failure records for methods that cannot run).
     Groups expand per dataset task; notes collects what the user must be told."""
+    from methods.precomputed import expansion_context  # `precomputed` reads the dataset
     plan: list[tuple[Dataset, object]] = []
     failures: list[Record] = []
     for ds in datasets:
-        names, group_notes = METHODS.expand(config.methods, {"task": ds.task})
+        names, group_notes = METHODS.expand(config.methods, expansion_context(ds))
         notes.extend(n for n in group_notes if n not in notes)
         for spec in names:
             method, problem = _resolve_for(spec, ds)

@@ -5,6 +5,7 @@ from . import simple  # noqa: F401
 from . import classical  # noqa: F401  (every module in methods/classical registers itself)
 from . import deep  # noqa: F401
 from . import smc_mamba  # noqa: F401
+from . import precomputed  # noqa: F401  (the `precomputed` group: outputs shipped with datasets)
 from .base import ALL_TASKS, register_method, resolve  # noqa: F401
 
 
@@ -19,12 +20,13 @@ def _members(kind_filter):
 if not METHODS.is_group("baselines"):
     METHODS.add_group(
         "baselines", _members(lambda e: e.meta.get("baseline")),
-        description="every registered, runnable baseline that fits the dataset's task",
-        note="only the harness's `average` and `max` exist so far; the classical baselines "
-             "(LP, DWT, GFF, CBF, ...) and the deep ones land with issue #5.")
+        description="every registered baseline that fits the dataset's task: the classical "
+                    "ports and the deep re-implementations (which record 'needs weights' until "
+                    "given a checkpoint)")
     METHODS.add_group("classical", _members(lambda e: e.meta.get("kind") == "classical"),
                       description="classical (non-learned) methods that fit the dataset's task")
     METHODS.add_group("deep", _members(lambda e: e.meta.get("kind") == "deep"),
                       description="re-implemented deep methods that fit the dataset's task",
-                      note="no deep method is implemented yet (IFCNN and DenseFuse land with "
-                           "issue #5); precomputed deep outputs run as folder:NAME=DIR.")
+                      note="IFCNN and DenseFuse need weights (official checkpoints via "
+                           "ifcnn?weights=PATH / densefuse?weights=PATH, or `bench train`); "
+                           "published deep outputs run through the `precomputed` group.")

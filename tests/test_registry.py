@@ -60,8 +60,8 @@ def test_suite_registries_have_the_harness_entries():
     assert METRICS.get("entropy").meta["direction"] == "higher"
     assert METHODS.get("smc").available and METHODS.get("smc").meta["needs"] == ("weights",)
     assert {"fusion", "detect", "segment"} <= set(TASKS.names())
-    names, notes = METHODS.expand(["baselines"], {"task": "mef"})
-    assert names == ["average", "max"] and "issue #5" in notes[0]
+    names, _ = METHODS.expand(["baselines"], {"task": "mef"})
+    assert {"average", "max", "mertens", "gff", "spd_mef"} <= set(names) and "lp" not in names  # lp: no mef
 
 
 def test_alias_clashes_are_refused():
