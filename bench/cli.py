@@ -57,9 +57,38 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plugins", type=_csv, default=[], help="modules that register extra methods")
     r.add_argument("--no-progress", action="store_true")
 
-    rep = sub.add_parser("report", help="tables of a run (Markdown)")
+    rep = sub.add_parser("report", help="tables of a run (Markdown, LaTeX, CSV; figures; the "
+                         "paper's numbers beside ours)")
     rep.add_argument("run", help="run id or run folder (runs/<run-id>)")
-    rep.add_argument("--out", type=Path, default=None)
+    rep.add_argument("--out", type=Path, default=None,
+                     help="run folder root holding store.sqlite (default: runs/ or "
+                     "$FUSEBENCH_HOME)")
+    rep.add_argument("--format", type=_csv, default=["md"],
+                     help="comma list of md, latex, csv (default: md)")
+    rep.add_argument("--profile", default=None, help="only this metric profile's fusion tables")
+    rep.add_argument("--std", action="store_true", help="cells as mean ± sample std")
+    rep.add_argument("--figures", action="store_true", help="also write figures/")
+    rep.add_argument("--compare", default=None, metavar="paper",
+                     help="print the paper's numbers beside ours ('paper' or a CSV of the same "
+                     "columns)")
+    rep.add_argument("--to", type=Path, default=None,
+                     help="folder for the report files (default: the run folder)")
+
+    rp = sub.add_parser("reproduce", help="recompute a benchmark's leaderboard from its published "
+                        "fused outputs (vifb: checked against VIFB's stored MATLAB values)")
+    rp.add_argument("benchmark", choices=["vifb", "mfif"])
+    rp.add_argument("--data", type=Path, default=None,
+                    help="benchmark root (default: the shared data's ivf/VIFB or "
+                    "mff/MFIF_benchmark)")
+    rp.add_argument("--out", type=Path, default=None,
+                    help="output folder (default: reports/vifb_reproduction or reports/mfif)")
+    rp.add_argument("--limit", type=int, default=None, help="at most N scenes/pairs per dataset")
+    rp.add_argument("--methods", type=_csv, default=None, help="only these method folders")
+    rp.add_argument("--workers", type=int, default=None,
+                    help="worker processes (0 = in this process; default: min(cores, 4))")
+    rp.add_argument("--format", type=_csv, default=["md", "latex", "csv"])
+    rp.add_argument("--std", action="store_true", help="cells as mean ± sample std")
+    rp.add_argument("--no-figures", action="store_true")
 
     ds = sub.add_parser("datasets", help="inspect datasets, or tell where to get them")
     dsub = ds.add_subparsers(dest="action", required=True)
@@ -126,10 +155,18 @@ def _has_records(result) -> bool:
         return any(r.ok for r in store.records(result.run_id))
 
 
+REPORT_FORMATS = {"md": "report.md", "markdown": "report.md", "latex": "report.tex",
+                  "tex": "report.tex", "csv": "report.csv"}
+
+
 def cmd_report(args) -> int:
-    from .report import write_run_report
+    from .report.markdown import report_markdown, run_report
     from .store import Store
     from . import paths
+    unknown = [f for f in args.format if f.lower() not in REPORT_FORMATS]
+    if unknown:
+        print(f"error: unknown format(s) {', '.join(unknown)}; use md, latex, csv", file=sys.stderr)
+        return 2
     run_path = Path(args.run)
     if run_path.is_dir() and (run_path / "manifest.json").exists():
         home, run_id = run_path.parent, run_path.name
@@ -141,14 +178,81 @@ def cmd_report(args) -> int:
                                 "(runs/<run-id>) or --out")
     import methods  # noqa: F401  (metric directions and method metadata)
     from . import metrics  # noqa: F401
+    dest = args.to or Path(home) / run_id
     with Store(store_path) as store:
         if store.run_info(run_id) is None:
             known = ", ".join(r["run_id"] for r in store.runs()) or "none"
             raise FileNotFoundError(f"no run {run_id!r} in {store_path}; runs there: {known}")
         notes = _load_notes(Path(home) / run_id)
-        path = write_run_report(store, run_id, Path(home) / run_id, notes)
-    print(path.read_text())
-    print(f"\nwritten: {path}", file=sys.stderr)
+        report = run_report(store, run_id, notes, profile=args.profile, std=args.std)
+        records = store.dataframe(run_id)
+    written = _write_report(report, dest, {REPORT_FORMATS[f.lower()] for f in args.format})
+    text = report_markdown(report)
+    if args.compare:
+        from .report.compare import compare, compare_markdown, load_paper
+        table = compare(report.tidy(), load_paper(args.compare))
+        cmp_md = compare_markdown(table)
+        text += "\n## Compared with the paper\n\n" + cmp_md
+        written.append(_write_text(dest / "compare_paper.md", cmp_md))
+        written.append(_write_text(dest / "compare_paper.csv", table.to_csv(index=False)))
+    if args.figures:
+        from .reproduce import make_figures
+        written += make_figures(records, dest / "figures", run_dir=Path(home) / run_id)
+    print(text)
+    print(f"\nwritten: {_describe_written(written)}", file=sys.stderr)
+    return 0
+
+
+def _describe_written(paths: list[Path]) -> str:
+    """The files written, with a figures/ folder summarised as a count."""
+    figures = [p for p in paths if p.parent.name == "figures"]
+    rest = [str(p) for p in paths if p not in figures]
+    if figures:
+        rest.append(f"{len(figures)} figure files in {figures[0].parent}")
+    return ", ".join(rest)
+
+
+def _write_report(report, dest: Path, names: set[str]) -> list[Path]:
+    from .report.latex import report_latex
+    from .report.markdown import report_markdown
+    render = {"report.md": report_markdown, "report.tex": report_latex,
+              "report.csv": lambda r: r.tidy().to_csv(index=False)}
+    written = [_write_text(dest / name, render[name](report)) for name in sorted(names)]
+    if "report.csv" in names:
+        written.append(_write_text(dest / "report_failures.csv",
+                                   report.failures_frame().to_csv(index=False)))
+    return written
+
+
+def _write_text(path: Path, text: str) -> Path:
+    from .imageio import atomic_write_bytes
+    atomic_write_bytes(path, text.encode("utf-8"))
+    return path
+
+
+def cmd_reproduce(args) -> int:
+    from . import paths, reproduce
+    root = args.data or paths.shared_data() / reproduce.DEFAULT_DATA[args.benchmark]
+    out = args.out or reproduce.DEFAULT_OUT[args.benchmark]
+    if not root.is_dir():
+        raise FileNotFoundError(f"no {args.benchmark} folder at {root}; pass --data")
+    formats = tuple({"markdown": "md", "tex": "latex"}.get(f.lower(), f.lower())
+                    for f in args.format)
+    import methods  # noqa: F401  (method metadata for the table groups)
+    from . import metrics  # noqa: F401
+    run = reproduce.reproduce_vifb if args.benchmark == "vifb" else reproduce.reproduce_mfif
+    result = run(root, out, limit=args.limit, methods=args.methods, workers=args.workers,
+                 formats=formats, std=args.std, figures=not args.no_figures)
+    print((out / "leaderboard.md").read_text() if "md" in formats else "")
+    if result.deviation is not None:
+        print("max relative deviation per metric (VIFB stored MATLAB values):")
+        for r in result.deviation.itertuples():
+            print(f"  {r.metric:6s} {r.max_rel_dev:.2e}  (max abs {r.max_abs_dev:.2e}, n {r.n}, "
+                  f"outside bar {r.outside_bar})")
+    print(f"written: {_describe_written(result.written)}", file=sys.stderr)
+    if not result.within_bar:
+        print("error: some values are outside the bar (see check.csv)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -190,4 +294,4 @@ def cmd_train(args) -> int:
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "datasets": cmd_datasets,
-            "train": cmd_train}
+            "train": cmd_train, "reproduce": cmd_reproduce}
