@@ -112,11 +112,13 @@ def run(config: RunConfig, home: Path | None = None, run_id: str | None = None,
     # -- tasks ---------------------------------------------------------------------------------
     downstream = []
     for t in config.tasks:
-        entry = TASKS.get(t)
+        from methods.base import parse_method_spec  # the same NAME?key=value syntax
+        name, params = parse_method_spec(t)
+        entry = TASKS.get(name)
         if not entry.available:
             notes.append(f"task {entry.name} is not available: {entry.reason}")
         if entry.name != "fusion":
-            downstream.append(entry)
+            downstream.append((entry, params))
 
     plan, method_records = _plan(config, datasets, run_id, notes)
     store.add(method_records)
@@ -137,14 +139,14 @@ def run(config: RunConfig, home: Path | None = None, run_id: str | None = None,
         executor.shutdown()
 
     # -- downstream ------------------------------------------------------------------------------
-    for entry in downstream:
+    for entry, params in downstream:
         for ds, method in plan:
             if not entry.available:
                 store.add([Record(run_id, ds.name, "all", method.name, "*", entry.name, None,
                                   NO_PROFILE, "failed", f"not available: {entry.reason}")])
                 continue
             fused_dir = run_dir / "fused"
-            store.add(entry.obj().run(ds, method.name, fused_dir, run_id))
+            store.add(entry.obj(**params).run(ds, method.name, fused_dir, run_id))
 
     from .report import write_run_report
     (run_dir / "notes.json").write_text(json.dumps(notes, indent=1))
