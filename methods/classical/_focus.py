@@ -95,7 +95,8 @@ def window_spatial_frequency(img: np.ndarray, r: int) -> np.ndarray:
     dh = np.diff(img, axis=1) ** 2   # (h, w-1): pair (x, x+1)
     sv = window_sums(dv, n - 1, n)   # window rows y..y+n-1 hold n-1 vertical pairs
     sh = window_sums(dh, n, n - 1)
-    out[r:h - r, r:w - r] = np.sqrt((sv + sh) / (n * n))
+    # window sums by cumulative sums can round a flat window's zero to -1e-12
+    out[r:h - r, r:w - r] = np.sqrt(np.maximum(sv + sh, 0.0) / (n * n))
     return out
 
 
