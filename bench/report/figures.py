@@ -1,5 +1,5 @@
 """Report figures of a run: sorted per-image curves, box plots, rank heat-map, efficiency
-scatter and qualitative grids with zoomed insets. Each written as PNG (300 dpi) and PDF.
+scatter and qualitative grids with zoomed insets. Each written as PNG (200 dpi: 700 px at column width) and PDF.
 
 Conventions
 - Input is the store's tidy records (bench.store.COLUMNS) as a DataFrame. Metric values are the
@@ -557,7 +557,7 @@ def write_figures(records: pd.DataFrame, out_dir: Path, *, run_dir: Path | None 
                   directions: dict[str, str], metrics: list[str] | None = None,
                   methods: list[str] | None = None, efficiency_metric: str | None = None,
                   sample: str | None = None, crop: Crop | None = None, insets: int = 2,
-                  formats: Sequence[str] = ("png", "pdf"), dpi: int = 300) -> list[Path]:
+                  formats: Sequence[str] = ("png", "pdf"), dpi: int = 200) -> list[Path]:
     """Write every figure of the records, per dataset, into `out_dir`; return the files.
 
     metrics: which metrics (and their order); default every score metric, by name.
