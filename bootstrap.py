@@ -23,7 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / "fusebench-installed"
-EXTRAS = "dev"
+EXTRAS = "dev,downstream"
+# Installed with --no-deps after the extras: each of them requires opencv-python, which would
+# replace opencv-contrib-python-headless's cv2 (see pyproject.toml, extra `downstream`).
+NO_DEPS = ("ultralytics==8.4.190", "mmengine==0.10.7", "mmcv-lite==2.1.0", "mmsegmentation==1.2.2")
 
 
 def venv_python() -> Path:
@@ -32,7 +35,7 @@ def venv_python() -> Path:
 
 def wanted_stamp() -> str:
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    return f"{digest} extras={EXTRAS}"
+    return f"{digest} extras={EXTRAS} no-deps={','.join(NO_DEPS)}"
 
 
 def setup() -> Path:
@@ -48,6 +51,7 @@ def setup() -> Path:
     print("installing fusebench and its pinned dependencies into .venv "
           "(first time: a few minutes; torch is about 5.5 GB)", file=sys.stderr)
     subprocess.run([str(py), "-m", "pip", "install", "-e", f".[{EXTRAS}]"], cwd=ROOT, check=True)
+    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", *NO_DEPS], cwd=ROOT, check=True)
     STAMP.write_text(wanted_stamp())
     return py
 
@@ -82,7 +86,8 @@ def regenerate_reports(py: Path, env: dict) -> int:
     MFIF leaderboard and the baselines' faithfulness table (the last three read ../shared/data)."""
     runs = ROOT / "runs"
     steps = [
-        ["-m", "bench", "run", "--methods", "smc,baselines", "--run-id", "default",
+        ["-m", "bench", "run", "--methods", "smc,baselines", "--tasks", "fusion,efficiency",
+         "--run-id", "default",
          "--out", str(runs), "--no-progress"],
         ["-m", "bench", "report", str(runs / "default"), "--format", "md,latex,csv", "--std",
          "--figures", "--compare", "paper", "--to", str(ROOT / "reports" / "default")],

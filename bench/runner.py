@@ -120,7 +120,7 @@ def run(config: RunConfig, home: Path | None = None, run_id: str | None = None,
         if entry.name != "fusion":
             downstream.append((entry, params))
 
-    plan, method_records = _plan(config, datasets, run_id, notes)
+    plan, method_records, blocked = _plan(config, datasets, run_id, notes)
     store.add(method_records)
     for note in notes:
         _say(f"note: {note}", quiet)
@@ -140,13 +140,16 @@ def run(config: RunConfig, home: Path | None = None, run_id: str | None = None,
 
     # -- downstream ------------------------------------------------------------------------------
     for entry, params in downstream:
-        for ds, method in plan:
+        pairs = [(ds, m.name) for ds, m in plan]
+        if entry.meta.get("uses_blocked_methods"):
+            pairs += blocked
+        for ds, method_name in pairs:
             if not entry.available:
-                store.add([Record(run_id, ds.name, "all", method.name, "*", entry.name, None,
+                store.add([Record(run_id, ds.name, "all", method_name, "*", entry.name, None,
                                   NO_PROFILE, "failed", f"not available: {entry.reason}")])
                 continue
             fused_dir = run_dir / "fused"
-            store.add(entry.obj(**params).run(ds, method.name, fused_dir, run_id))
+            store.add(entry.obj(**params).run(ds, method_name, fused_dir, run_id))
 
     from .report import write_run_report
     (run_dir / "notes.json").write_text(json.dumps(notes, indent=1))
@@ -187,11 +190,15 @@ def _cache_root(home: Path) -> Path:
 
 
 def _plan(config: RunConfig, datasets: list[Dataset], run_id: str, notes: list[str]):
-    """-> ([(dataset, method)] to run, failure records for methods that cannot run).
-    Groups expand per dataset task; notes collects what the user must be told."""
+    """-> ([(dataset, method)] to run, failure records for methods that cannot run,
+    [(dataset, spec)] of methods that resolve but lack something for the task, e.g. trained
+    weights: downstream tasks registered with uses_blocked_methods=True (`efficiency`, which
+    times the architecture) still see them). Groups expand per dataset task; notes collects
+    what the user must be told."""
     from methods.precomputed import expansion_context  # `precomputed` reads the dataset
     plan: list[tuple[Dataset, object]] = []
     failures: list[Record] = []
+    blocked: list[tuple[Dataset, str]] = []
     for ds in datasets:
         names, group_notes = METHODS.expand(config.methods, expansion_context(ds))
         notes.extend(n for n in group_notes if n not in notes)
@@ -200,12 +207,14 @@ def _plan(config: RunConfig, datasets: list[Dataset], run_id: str, notes: list[s
             if method is not None:
                 plan.append((ds, method))
                 continue
+            if problem.startswith("method ") and " cannot run on " in problem:
+                blocked.append((ds, spec))
             label = spec.split("=")[0].split(":")[-1] if spec.lower().startswith("folder:") else spec
             if problem not in notes:
                 notes.append(problem)
             failures.append(Record(run_id, ds.name, "all", label, "*", FUSE, None, NO_PROFILE,
                                    "failed", problem))
-    return plan, failures
+    return plan, failures, blocked
 
 
 def _jobs(plan, store: Store, run_id: str, metric_names: list[str], config: RunConfig,

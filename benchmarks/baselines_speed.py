@@ -23,7 +23,6 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
-import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,24 +30,9 @@ cv2.setNumThreads(1)
 
 from metrics_speed import machine  # noqa: E402
 
+from bench.synth.timing_pairs import timing_pair  # noqa: E402
+
 ITERATION_WORDS = ("iter", "steps", "n_iter", "max_iter", "iterations")
-
-
-def task_pair(task: str, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """One (a, b) pair for `task`, float32 in [0, 1], H x W."""
-    if task in ("ivf", "medical"):
-        from bench.synth.ivf_scenes import make_scene
-        s = make_scene(7, size=(h, w), night=True)
-        vis = s.vis.astype(np.float32) / 255.0
-        vis = vis @ np.array([0.299, 0.587, 0.114], np.float32) if vis.ndim == 3 else vis
-        return s.ir.astype(np.float32) / 255.0, vis.astype(np.float32)
-    from bench.synth import photo_pairs
-    pair = (photo_pairs.make_mff if task == "mff" else photo_pairs.make_mef)("astronaut", 7,
-                                                                               max_side=max(h, w))
-    a, b = (cv2.resize(np.asarray(x, np.float32), (w, h)) for x in (pair.a, pair.b))
-    a, b = (x @ np.array([0.299, 0.587, 0.114], np.float32) if x.ndim == 3 else x for x in (a, b))
-    scale = 255.0 if max(a.max(), b.max()) > 1.5 else 1.0
-    return a / scale, b / scale
 
 
 def main() -> int:
@@ -72,7 +56,7 @@ def main() -> int:
     pairs: dict[str, tuple] = {}
     for e in sorted(entries, key=lambda e: e.name):
         task = next(t for t in ("ivf", "medical", "mff", "mef") if t in e.meta["tasks"])
-        a, b = pairs.setdefault(task, task_pair(task, h, w))
+        a, b = pairs.setdefault(task, timing_pair(task, h, w))
         iters = ", ".join(f"{k}={v}" for k, v in e.meta.get("params", {}).items()
                           if any(word in k.lower() for word in ITERATION_WORDS)) or "-"
         try:

@@ -112,6 +112,14 @@ class DeepFusion:
             self._nets[key] = net.to(self._device()).eval()
         return self._nets[key]
 
+    def timing_stand_in(self, task: str, seed: int = 0):
+        """(network, fuse(a, b)) with random weights, for latency, params and FLOPs where no
+        trained weights exist (none of them depends on the weight values)."""
+        import torch
+        torch.manual_seed(seed)
+        net = self._build({}, {}, task).to(self._device()).eval()
+        return net, lambda a, b: self._run(net, [a, b], task)
+
     def _build(self, state: dict, meta: dict, task: str):
         raise NotImplementedError
 

@@ -111,6 +111,17 @@ class SMCFusion:
             self._models[task] = net.to(self._device()).eval()
         return self._models[task]
 
+    def timing_stand_in(self, task: str, seed: int = 0):
+        """(network, fuse(a, b)) with the default config and random weights, for latency, params
+        and FLOPs where no trained weights exist (none of them depends on the weight values)."""
+        import torch
+        from .config import SMCConfig
+        from .model import SMCMamba
+        torch.manual_seed(seed)
+        net = SMCMamba(SMCConfig()).to(self._device()).eval()
+        self._models[task] = net
+        return net, lambda a, b: self.fuse(a, b, task)
+
     def fuse(self, a: np.ndarray, b: np.ndarray, task: str) -> np.ndarray:
         import torch
         net = self.model(task)
