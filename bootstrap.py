@@ -24,9 +24,11 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / "fusebench-installed"
 EXTRAS = "dev,downstream"
-# Installed with --no-deps after the extras: each of them requires opencv-python, which would
-# replace opencv-contrib-python-headless's cv2 (see pyproject.toml, extra `downstream`).
-NO_DEPS = ("ultralytics==8.4.190", "mmengine==0.10.7", "mmcv-lite==2.1.0", "mmsegmentation==1.2.2")
+# Installed with --no-deps after the extras: the four downstream packages require opencv-python,
+# which would replace opencv-contrib-python-headless's cv2 (see pyproject.toml, extra
+# `downstream`); dtcwt declares numpy<2, which it does not need (methods/classical/multiscale.py).
+NO_DEPS = ("ultralytics==8.4.190", "mmengine==0.10.7", "mmcv-lite==2.1.0", "mmsegmentation==1.2.2",
+           "dtcwt==0.14.0")
 
 
 def venv_python() -> Path:

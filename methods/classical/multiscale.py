@@ -214,7 +214,12 @@ def _dtcwt_transform(biort: str, qshift: str):
     dtcwt 0.14.0 (the latest release) still calls np.asfarray and np.issubsctype, both removed
     in NumPy 2.0; the two helpers below do the same job and are installed in the dtcwt modules
     only (NumPy itself is not touched)."""
-    import dtcwt.numpy.common
+    try:
+        import dtcwt.numpy.common
+    except ImportError:
+        raise ImportError("method dtcwt needs the `dtcwt` package: pip install --no-deps "
+                          "dtcwt==0.14.0 six (its metadata asks for numpy<2, which it does not "
+                          "need; python3 bootstrap.py installs it this way)") from None
     import dtcwt.numpy.lowlevel
     import dtcwt.numpy.transform2d
     import dtcwt.utils
