@@ -11,10 +11,9 @@ Default location: methods/deep/weights/<name>.pt.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from .._weights_io import atomic_torch_save
 from ..base import MethodUnavailable
 
 FORMAT = "fusebench-deep-weights/1"
@@ -84,20 +83,7 @@ def load_into(net, state: dict, path: str | Path, method: str) -> None:
 
 def save_weights(path: str | Path, method: str, state_dict: dict, meta: dict) -> Path:
     """Write our weights format atomically (temporary file + rename), tensors on the CPU."""
-    import torch
-    from bench.imageio import new_file_mode
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "method": method,
                "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()},
                "meta": dict(meta)}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, new_file_mode())
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_torch_save(payload, path)

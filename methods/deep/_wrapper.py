@@ -7,19 +7,13 @@ in eval mode and `_run(net, images, task)` -> H x W float32 (images: list of H x
 """
 from __future__ import annotations
 
-import functools
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
+from .._weights_io import torch_device, weights_digest
 from ._weights import WEIGHTS_DIR, DeepWeightsError, default_weights_path, load_into, read_weights
 
-
-@functools.lru_cache(maxsize=64)
-def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
-    """SHA-256 of a file; size and mtime are part of the cache key."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 class DeepFusion:
@@ -78,22 +72,11 @@ class DeepFusion:
 
     def weights_digest(self) -> str:
         """SHA-256 over the weights files this instance may use (fused-image cache key)."""
-        h = hashlib.sha256()
-        for path in sorted({self.weights_file(t) for t in ("ivf", "medical", "mff", "mef")}):
-            h.update(path.name.encode())
-            if path.is_file():
-                st = path.stat()
-                h.update(_file_sha256(str(path), st.st_size, st.st_mtime_ns).encode())
-            else:
-                h.update(b"<missing>")
-        return h.hexdigest()[:16]
+        return weights_digest(sorted({self.weights_file(t) for t in ("ivf", "medical", "mff", "mef")}))
 
     # -- networks -----------------------------------------------------------------------------
     def _device(self):
-        import torch
-        if self.device_name == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device_name)
+        return torch_device(self.device_name)
 
     def net_key(self, task: str, meta: dict) -> tuple:
         return (str(self.weights_file(task)),)

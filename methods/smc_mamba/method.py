@@ -11,19 +11,12 @@ noise off, only the top-2 experts executed) on the whole image, no tiling.
 """
 from __future__ import annotations
 
-import functools
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
+from .._weights_io import torch_device, weights_digest
 from .weights import WeightsError, load_weights, shipped_weights_path
-
-
-@functools.lru_cache(maxsize=32)
-def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
-    """SHA-256 of a file's bytes; size and mtime are part of the cache key."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 class SMCFusion:
@@ -72,23 +65,12 @@ class SMCFusion:
         """SHA-256 over the weights files this instance may use (part of the fused-image cache
         key, so that new weights never reuse stale cached outputs). The harness asks once per
         sample: each file is hashed once per (size, mtime)."""
-        h = hashlib.sha256()
         files = ([self.weights] if self.weights is not None and self.weights.is_file() else
                  sorted({self.weights_file(t) for t in ("ivf", "medical", "mff", "mef")}))
-        for path in files:
-            h.update(str(path.name).encode())
-            if path.is_file():
-                st = path.stat()
-                h.update(_file_sha256(str(path), st.st_size, st.st_mtime_ns).encode())
-            else:
-                h.update(b"<missing>")
-        return h.hexdigest()[:16]
+        return weights_digest(files)
 
     def _device(self):
-        import torch
-        if self.device_name == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device_name)
+        return torch_device(self.device_name)
 
     def model(self, task: str):
         """The eval-mode model for `task` (loaded on first use)."""

@@ -10,10 +10,9 @@ training command, seed, data fingerprint and log.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from .._weights_io import atomic_torch_save
 from ..base import MethodUnavailable
 
 FORMAT = "fusebench-smc-weights/1"
@@ -33,23 +32,10 @@ def shipped_weights_path(task: str) -> Path:
 
 def save_weights(path: str | Path, state_dict: dict, config: dict, meta: dict) -> Path:
     """Write a weights file atomically (temporary file + rename); tensors are saved on the CPU."""
-    import torch
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT,
                "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()},
                "config": dict(config), "meta": dict(meta)}
-    from bench.imageio import new_file_mode
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.fchmod(fd, new_file_mode())
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_torch_save(payload, path)
 
 
 def load_weights(path: str | Path, task: str | None = None):
