@@ -26,8 +26,8 @@ default optimizer and augmentation, device 0);
 `weights=PATH` (a local .pt; a missing file is a clear failure, nothing is downloaded).
 
 Records (dataset level, sample '*', split 'val', profile = protocol name, values in percent):
-'mAP50', 'mAP50-95', 'AP50/<class>', 'AP50-95/<class>' for each class with validation
-instances. The 'mAP50' record's `seconds` is the training time of the detector behind it (for
+'mAP50', 'mAP50-95', 'precision', 'recall' (at the F1-optimal confidence), 'AP50/<class>',
+'AP50-95/<class>' for each class with validation instances. The 'mAP50' record's `seconds` is the training time of the detector behind it (for
 `fixed`: the one shared detector's time) and its `reason` holds a JSON summary: precision and
 recall (percent), training and evaluation seconds, image and instance counts, split hash, the
 detector configuration. The same summary, complete, is the side file
@@ -199,7 +199,8 @@ class Detect:
                           "ok", reason, seconds)
         out = [rec("mAP50", scores.map50, json.dumps(summary, sort_keys=True),
                    train_meta["train_seconds"]),
-               rec("mAP50-95", scores.map50_95)]
+               rec("mAP50-95", scores.map50_95), rec("precision", scores.precision),
+               rec("recall", scores.recall)]
         for cls, (ap50, ap) in scores.per_class.items():
             out += [rec(f"AP50/{cls}", ap50), rec(f"AP50-95/{cls}", ap)]
         return out

@@ -159,6 +159,12 @@ def test_max_fusion_beats_single_sources_on_night_scenes(tmp_path):
         assert all(r.ok for r in recs), [r.reason for r in recs if not r.ok]
         assert {r.profile for r in recs} == {f"fixed:union:yolov8n-{task.config.imgsz}px-"
                                              f"{task.config.epochs}ep-s0"}
+    for recs in got.values():  # precision and recall are records too, equal to the summary's
+        by = {r.metric: r.value for r in recs}
+        summary = json.loads(next(r for r in recs if r.metric == "mAP50").reason)
+        assert 0.0 <= by["precision"] <= 100.0 and 0.0 <= by["recall"] <= 100.0
+        assert by["precision"] == pytest.approx(summary["precision"], abs=1e-3)
+        assert by["recall"] == pytest.approx(summary["recall"], abs=1e-3)
     ap = {m: {c: _ap(r, f"AP50/{c}") for c in ("person", "car", "sign")} for m, r in got.items()}
     print("AP50 on night val scenes:", ap)
     assert ap["max"]["person"] >= ap["vis_only"]["person"] + 2 * MARGIN

@@ -55,7 +55,7 @@ from ..store import FUSE, LOAD, NO_PROFILE
 PAPER_CSV = Path(__file__).resolve().parents[2] / "results" / "paper" / "smc_mamba_aaai2026.csv"
 
 SEG_PREFIX, DET_AP_PREFIXES = "IoU/", ("AP50/", "AP50-95/")
-SEG_SUMMARY, DET_SUMMARY = ("mIoU",), ("mAP50", "mAP50-95")
+SEG_SUMMARY, DET_SUMMARY = ("mIoU",), ("mAP50", "mAP50-95", "precision", "recall")
 DOWNSTREAM_TASK_NAMES = ("segment", "detect")
 EFFICIENCY = ("params", "flops", "latency_ms")
 GROUP_ORDER = ("source", "task-specific", "general")
