@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterable
 
 
-def atomic_torch_save(payload: dict, path: str | Path) -> Path:
+def atomic_torch_save(payload, path: str | Path) -> Path:
     """torch.save to a temporary file beside `path`, then rename: a reader never sees a partial
     file. The file gets the umask's mode (bench.imageio.new_file_mode), not mkstemp's 0600."""
     import torch
@@ -22,6 +22,8 @@ def atomic_torch_save(payload: dict, path: str | Path) -> Path:
     os.close(fd)
     try:
         torch.save(payload, tmp)
+        with open(tmp, "rb") as fh:  # on disk before the rename makes it visible
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

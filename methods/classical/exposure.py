@@ -30,7 +30,21 @@ from ..base import register_method
 MERTENS_DEFAULTS = {"mef": (1.0, 1.0, 1.0), "mff": (1.0, 0.0, 0.0)}
 
 
-class Mertens:
+class _StackFusion:
+    """Both exposure methods fuse a whole stack; a pair is a stack of two, and `fuse_colour`
+    hands the stack over as RGB (grey sources repeated), which `fuse_stack` handles natively:
+    Mertens through OpenCV's colour path (saturation from the three channels), SPD-MEF with all
+    three channels in one patch vector, as the authors' code."""
+
+    def fuse(self, a: np.ndarray, b: np.ndarray, task: str) -> np.ndarray:
+        return self.fuse_stack([a, b], task)
+
+    def fuse_colour(self, sources: list[np.ndarray], task: str) -> np.ndarray:
+        rgb = [s if s.ndim == 3 else np.repeat(s[..., None], 3, -1) for s in sources]
+        return self.fuse_stack(rgb, task)
+
+
+class Mertens(_StackFusion):
     """Exposure fusion via cv2.createMergeMertens; weights default per task (see module doc)."""
 
     version = "1"
@@ -51,13 +65,6 @@ class Mertens:
         out = self._merger(task).process(srcs)
         return np.clip(np.nan_to_num(out, nan=0.0), 0.0, 1.0).astype(np.float32)
 
-    def fuse(self, a: np.ndarray, b: np.ndarray, task: str) -> np.ndarray:
-        return self.fuse_stack([a, b], task)
-
-    def fuse_colour(self, sources: list[np.ndarray], task: str) -> np.ndarray:
-        """RGB stack -> RGB (OpenCV's colour path: saturation from the three channels)."""
-        rgb = [s if s.ndim == 3 else np.repeat(s[..., None], 3, -1) for s in sources]
-        return self.fuse_stack(rgb, task)
 
 
 register_method(
@@ -149,7 +156,7 @@ def spd_mef_fuse(images: list[np.ndarray], p: float = 4.0, g_sig: float = 0.2,
     return out[..., 0] if np.asarray(images[0]).ndim == 2 else out
 
 
-class SPDMEF:
+class SPDMEF(_StackFusion):
     """Structural patch decomposition MEF (static scenes); parameters as in the paper."""
 
     version = "1"
@@ -162,13 +169,6 @@ class SPDMEF:
     def fuse_stack(self, images: list[np.ndarray], task: str) -> np.ndarray:
         return spd_mef_fuse(images, **self.params).astype(np.float32)
 
-    def fuse(self, a: np.ndarray, b: np.ndarray, task: str) -> np.ndarray:
-        return self.fuse_stack([a, b], task)
-
-    def fuse_colour(self, sources: list[np.ndarray], task: str) -> np.ndarray:
-        """RGB patches (all three channels in one patch vector), as the authors' code."""
-        rgb = [s if s.ndim == 3 else np.repeat(s[..., None], 3, -1) for s in sources]
-        return self.fuse_stack(rgb, task)
 
 
 register_method(

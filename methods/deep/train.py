@@ -142,8 +142,10 @@ def train(opts: TrainOptions, log=None) -> TrainResult:
     import torch
     from tqdm import tqdm
 
-    from methods.smc_mamba.train import (_atomic_torch_save, _atomic_write_text, _device,
-                                         _read_log, _rng_state, _set_rng_state)
+    from methods._training import (atomic_write_text as _atomic_write_text, read_log as _read_log,
+                                   rng_state as _rng_state, set_rng_state as _set_rng_state,
+                                   training_device as _device)
+    from methods._weights_io import atomic_torch_save as _atomic_torch_save
 
     from ._train_data import CropSampler, collect_images, fingerprint
     from ._weights import save_weights

@@ -36,7 +36,6 @@ import os
 import platform
 import shlex
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -46,6 +45,10 @@ from typing import Any, Callable, Sequence
 
 from bench.datasets.base import DatasetError
 
+from .._training import (atomic_write_text as _atomic_write_text, read_log as _read_log,  # noqa: F401
+                         rng_state as _rng_state, set_rng_state as _set_rng_state,
+                         training_device as _device)
+from .._weights_io import atomic_torch_save as _atomic_torch_save
 from . import data as tdata
 
 CHECKPOINT_FORMAT = "fusebench-smc-checkpoint/1"
@@ -105,53 +108,6 @@ class TrainResult:
 # Small helpers
 # ---------------------------------------------------------------------------------------------
 
-def _device(name: str):
-    import torch
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise DatasetError("--device cuda: no CUDA device is available (use --device cpu or auto)")
-    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        raise DatasetError(f"--device must be cpu, cuda or auto, got {name!r}")
-    return torch.device(name)
-
-
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    import torch
-    path.parent.mkdir(parents=True, exist_ok=True)
-    from bench.imageio import new_file_mode
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, new_file_mode())
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    from bench.imageio import atomic_write_bytes
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def _rng_state(device) -> dict:
-    import torch
-    state = {"torch": torch.get_rng_state()}
-    state["cuda"] = torch.cuda.get_rng_state_all() if device.type == "cuda" else []
-    return state
-
-
-def _set_rng_state(state: dict, device) -> None:
-    import torch
-    torch.set_rng_state(state["torch"])
-    if device.type == "cuda" and state.get("cuda"):
-        torch.cuda.set_rng_state_all(list(state["cuda"]))
-
-
 def _default_out(task: str, ablation: str | None, seed: int) -> Path:
     from bench import paths
     return paths.home() / "train" / f"smc-{task}-{ablation or 'full'}-s{seed}"
@@ -167,19 +123,6 @@ def _make_model(config):
     return SMCMamba(config)
 
 
-def _read_log(path: Path, upto: int) -> list[str]:
-    if not path.exists():
-        return []
-    keep = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            if json.loads(line).get("it", 0) <= upto:
-                keep.append(line)
-        except json.JSONDecodeError:
-            break  # a line cut by an interruption: drop it and everything after
-    return keep
-
-
 # ---------------------------------------------------------------------------------------------
 # The training loop
 # ---------------------------------------------------------------------------------------------
@@ -188,7 +131,6 @@ def train(opts: TrainOptions, *, model_factory: Callable[[Any], Any] | None = No
           config: Any = None, log=None) -> TrainResult:
     """Train one model; see the module docstring. `model_factory(config)` and `config` replace
     SMCMamba / SMCConfig (tests use tiny stand-ins)."""
-    import numpy as np
     import torch
     from tqdm import tqdm
 
