@@ -1,16 +1,22 @@
 """Numba kernels for the CPU selective scan (private; use `scan.selective_scan`).
 
-For one (batch b, channel d) pair, with float64 state x (N,):
+For one (batch b, channel d) pair, with float32 state x (N,):
 
     dt_t = softplus(delta_t + bias_d) (or without the softplus)
     x_t = exp(dt_t A_d) * x_{t-1} + dt_t u_t B_t,   x_{-1} = 0
     out_t = (C_t . x_t + D_d u_t) * silu(z_t)       (no gate when has_z is False)
 
-Arithmetic in float64 from float32 inputs. exp, softplus and sigmoid are written here with
-vectorisable operations only (no libm calls), so the loops compile to SIMD code. exp(dt A) is
-computed on the fly and x lives in an (N,) buffer, so no (batch, dim, L, N) tensor is
-materialised; dt and silu(z) go through float32 (batch, dim, L) scratch rows (`work`),
-computed per row in long loops that vectorise.
+Arithmetic: the recurrence, exp(dt A) and the adjoint in float32 (the precision of
+mamba-ssm's CUDA kernel; one 16-state step is one AVX-512 vector), the per-row elementwise
+functions (softplus, silu and their derivatives) in float64, and the sums over time that make
+dA, dD and d bias in float32 within a chunk and float64 across chunks. Measured against a
+float64 reference (tests/test_smc_scan.py): max abs error <= 4e-5 at L = 65,536, with
+gradients of magnitude ~300. The float32 version runs 2.9x faster than the earlier float64
+one (1.0 vs 2.9 ns per state update, one core). exp, softplus and sigmoid are written here
+with vectorisable operations only (no libm calls), so the loops compile to SIMD code.
+exp(dt A) is computed on the fly and x lives in an (N,) buffer, so no (batch, dim, L, N)
+tensor is materialised; dt and silu(z) go through float32 (batch, dim, L) scratch rows
+(`work`), computed per row in long loops that vectorise.
 
 Array conventions (C-contiguous numpy views of torch tensors):
     u, delta, z, out, gout : (batch, dim, L) float32 (z: a (1, 1, 1) dummy without z)
@@ -19,7 +25,7 @@ Array conventions (C-contiguous numpy views of torch tensors):
     A : (dim, N) float32;  D, bias : (dim,) float32 (zeros when absent)
     B, C : (batch, G, L, N) float32 -- time-major with the state axis last, so the inner loop
            over N is contiguous; channel d uses group d // (dim // G)
-    ckpt : (batch, dim, n_chunks, N) float64, the state entering each chunk of `chunk` steps
+    ckpt : (batch, dim, n_chunks, N) float32, the state entering each chunk of `chunk` steps
 
 Backward: the reverse-time adjoint h_t = dL/dx_t = g_t C_t + exp(dt_{t+1} A) h_{t+1}, with
 g_t = gout_t silu(z_t). For each chunk, last to first, the states are recomputed from the
@@ -88,6 +94,46 @@ def _exp(x):
     p = p * r + 1.0
     p = p * r + 1.0
     return p * _i64_as_f64((np.int64(k) + 1023) << 52)
+
+
+_F32 = np.float32
+_ZERO32 = _F32(0.0)
+_LOG2E32 = _F32(_LOG2E)
+_LN2_HI32 = _F32(0.693359375)        # Cody-Waite split of ln 2 (hi has 10 significant bits)
+_LN2_LO32 = _F32(-2.12194440e-4)
+_EXP32_C = tuple(_F32(1.0 / f) for f in (5040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0, 1.0))
+
+
+@intrinsic
+def _i32_as_f32(typingctx, v):
+    """Reinterpret the bits of an int32 as a float32 (inlined LLVM bitcast)."""
+    if not isinstance(v, types.Integer) or v.bitwidth != 32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
+@njit(inline="always", fastmath=_FM)
+def _exp32(x):
+    """exp(x) for float32 x, relative error ~1e-7, clamped to [exp(-87), exp(88)]; nan gives
+    nan. Vectorisable (no libm call): x = k ln2 + r, |r| <= ln2/2, degree-7 Taylor, 2**k from
+    the exponent bits. All float32 (np.floor keeps the type; math.floor would give an int64
+    and push the whole loop to float64)."""
+    x = _F32(-87.0) if x < _F32(-87.0) else (_F32(88.0) if x > _F32(88.0) else x)
+    k = np.floor(x * _LOG2E32 + _F32(0.5))
+    r = (x - k * _LN2_HI32) - k * _LN2_LO32
+    c7, c6, c5, c4, c3, c2, c1, c0 = _EXP32_C
+    p = c7
+    p = p * r + c6
+    p = p * r + c5
+    p = p * r + c4
+    p = p * r + c3
+    p = p * r + c2
+    p = p * r + c1
+    p = p * r + c0
+    return p * _i32_as_f32(np.int32((np.int32(k) + np.int32(127)) << np.int32(23)))
 
 
 @njit(inline="always", fastmath=_FM)
@@ -173,24 +219,24 @@ def _elementwise_out(bi, d_lo, d_hi, delta, bias, softplus, z, has_z, grads, gbi
 
 @njit(inline="always", fastmath=_FM)
 def _fwd_chunk(bi, d, t0, t1, x, a, u, work, B, C, D, has_z, out, reverse):
-    """Steps t0..t1-1 of pair (bi, d), advancing the float64 state x (N,) in place. Step t
+    """Steps t0..t1-1 of pair (bi, d), advancing the float32 state x (N,) in place. Step t
     reads/writes position t, or L-1-t when `reverse`."""
     n_state = x.shape[0]
     last_pos = u.shape[2] - 1
     g = d // (u.shape[1] // B.shape[1])
-    dd = np.float64(D[d])
+    dd = D[d]
     ur, dtr, outr = u[bi, d], work[0, bi, d], out[bi, d]
     gater = work[1, bi, d] if has_z else work[0, bi, d]
     Bg, Cg = B[bi, g], C[bi, g]
     for s in range(t0, t1):
         t = last_pos - s if reverse else s
-        ut = np.float64(ur[t])
-        dtt = np.float64(dtr[t])
+        ut = ur[t]
+        dtt = dtr[t]
         dtu = dtt * ut
         Bt, Ct = Bg[t], Cg[t]
-        acc = 0.0
+        acc = _ZERO32
         for n in range(n_state):
-            xn = _exp(dtt * a[n]) * x[n] + dtu * Bt[n]
+            xn = _exp32(dtt * a[n]) * x[n] + dtu * Bt[n]
             x[n] = xn
             acc += Ct[n] * xn
         y = acc + dd * ut
@@ -206,28 +252,36 @@ def _fwd_unit(bi, d_lo, d_hi, u, delta, bias, softplus, A, B, C, D, z, has_z, wo
     chunk over all the channels (the chunk's B/C rows stay in cache)."""
     _elementwise_in(bi, d_lo, d_hi, delta, bias, softplus, z, has_z, work)
     length = u.shape[2]
-    a = A[d_lo:d_hi].astype(np.float64)
-    x = np.zeros(a.shape)
+    a = A[d_lo:d_hi].copy()
+    x = np.zeros(a.shape, np.float32)
+    # the chunk runs on 1-D copies of one channel's state and A: rows of the 2-D arrays
+    # may alias (for LLVM), which blocks the vectorisation of the state loop (2x slower)
+    xl = np.empty(a.shape[1], np.float32)
+    al = np.empty(a.shape[1], np.float32)
     for t0 in range(0, length, chunk):
         t1 = min(length, t0 + chunk)
         for p in range(d_hi - d_lo):
             if store_ckpt:
                 ckpt[bi, d_lo + p, t0 // chunk] = x[p]
-            _fwd_chunk(bi, d_lo + p, t0, t1, x[p], a[p], u, work, B, C, D, has_z, out, reverse)
+            xl[:] = x[p]
+            al[:] = a[p]
+            _fwd_chunk(bi, d_lo + p, t0, t1, xl, al, u, work, B, C, D, has_z, out, reverse)
+            x[p] = xl
     last[bi, d_lo:d_hi] = x
 
 
 @njit(inline="always", fastmath=_FM)
-def _bwd_chunk(bi, d, slot, c, h, ga, a, xs, das, gys, u, work, B, C, D, has_z, gout, ckpt,
-               chunk, grads, gB_part, gC_part, reverse):
+def _bwd_chunk(bi, d, slot, c, h, ga, a, xs, das, gys, gac, u, work, B, C, D, has_z, gout,
+               ckpt, chunk, grads, gB_part, gC_part, reverse):
     """Chunk c of pair (bi, d) backwards: h (N,) = dL/dx after the chunk on entry, before it
     on exit; writes grads[:, bi, d] (du, d dt, d silu(z)) of the chunk's steps, adds to ga (N,)
-    = dL/dA_d and to gB_part/gC_part[slot]; returns the chunk's part of dL/dD_d. xs, das, gys:
-    scratch. Step t is position t, or L-1-t when `reverse`."""
+    float64 = dL/dA_d and to gB_part/gC_part[slot]; returns the chunk's part of dL/dD_d
+    (float64). xs, das, gys, gac: float32 scratch. Step t is position t, or L-1-t when
+    `reverse`. The sums over time (dA, dD) go through float32 per chunk, float64 across chunks."""
     n_state = h.shape[0]
     length = u.shape[2]
     g = d // (u.shape[1] // B.shape[1])
-    dd = np.float64(D[d])
+    dd = D[d]
     t0 = c * chunk
     steps = min(length, t0 + chunk) - t0
     ur, dtr, goutr = u[bi, d], work[0, bi, d], gout[bi, d]
@@ -237,21 +291,21 @@ def _bwd_chunk(bi, d, slot, c, h, ga, a, xs, das, gys, u, work, B, C, D, has_z, 
     Bg, Cg = B[bi, g], C[bi, g]
     gBg, gCg = gB_part[slot, bi, g], gC_part[slot, bi, g]
     xs[0] = ckpt[bi, d, c]
-    gd_acc = 0.0
+    gd_acc = _ZERO32
     for j in range(steps):                       # recompute the chunk's states; dC, dD, dgate
         t = length - 1 - (t0 + j) if reverse else t0 + j
-        ut = np.float64(ur[t])
-        dtt = np.float64(dtr[t])
+        ut = ur[t]
+        dtt = dtr[t]
         dtu = dtt * ut
-        gy = np.float64(goutr[t])
+        gy = goutr[t]
         gyg = gy * gater[t] if has_z else gy     # dL/dy before the gate
         gys[j] = gyg
         gd_acc += gyg * ut
         Bt, Ct, gCt = Bg[t], Cg[t], gCg[t]
         xp, xc, dar = xs[j], xs[j + 1], das[j]
-        acc = 0.0
+        acc = _ZERO32
         for n in range(n_state):
-            da = _exp(dtt * a[n])
+            da = _exp32(dtt * a[n])
             dar[n] = da
             xn = da * xp[n] + dtu * Bt[n]
             xc[n] = xn
@@ -259,29 +313,32 @@ def _bwd_chunk(bi, d, slot, c, h, ga, a, xs, das, gys, u, work, B, C, D, has_z, 
             gCt[n] += gyg * xn
         if has_z:
             ggater[t] = gy * (acc + dd * ut)
+    gac[:] = _ZERO32
     for j in range(steps - 1, -1, -1):           # adjoint, reverse time
         t = length - 1 - (t0 + j) if reverse else t0 + j
-        ut = np.float64(ur[t])
-        dtt = np.float64(dtr[t])
+        ut = ur[t]
+        dtt = dtr[t]
         gy = gys[j]
         dtu = dtt * ut
         Bt, Ct = Bg[t], Cg[t]
         gBt = gBg[t]
         xp, dar = xs[j], das[j]
-        gdt_acc = 0.0
-        gu_acc = 0.0
+        gdt_acc = _ZERO32
+        gu_acc = _ZERO32
         for n in range(n_state):
             hn = h[n] + gy * Ct[n]                  # dL/dx_t
-            bn = np.float64(Bt[n])
+            bn = Bt[n]
             gBt[n] += hn * dtu
             q = hn * xp[n] * dar[n]                 # dL/d(dt a_n)
             gdt_acc += q * a[n] + hn * ut * bn
             gu_acc += hn * bn
-            ga[n] += q * dtt
+            gac[n] += q * dtt
             h[n] = hn * dar[n]                      # on to dL/dx_{t-1}
         gur[t] = gy * dd + dtt * gu_acc
         gdtr[t] = gdt_acc
-    return gd_acc
+    for n in range(n_state):
+        ga[n] += gac[n]
+    return np.float64(gd_acc)
 
 
 @njit(inline="always", fastmath=_FM)
@@ -293,20 +350,21 @@ def _bwd_unit(bi, d_lo, d_hi, slot, u, delta, bias, softplus, A, B, C, D, z, has
     _elementwise_in(bi, d_lo, d_hi, delta, bias, softplus, z, has_z, work)
     n_state = A.shape[1]
     length = u.shape[2]
-    a = A[d_lo:d_hi].astype(np.float64)
-    h = np.zeros(a.shape)
+    a = A[d_lo:d_hi].copy()
+    h = np.zeros(a.shape, np.float32)
     if has_glast:
         h[:] = glast[bi, d_lo:d_hi]
     ga = np.zeros(a.shape)
     gd = np.zeros(d_hi - d_lo)
-    xs = np.empty((chunk + 1, n_state))    # xs[j + 1] = state after step t0 + j
-    das = np.empty((chunk, n_state))       # exp(dt A) of step t0 + j
-    gys = np.empty(chunk)                  # dL/dy (before the gate) of step t0 + j
+    xs = np.empty((chunk + 1, n_state), np.float32)   # xs[j + 1] = state after step t0 + j
+    das = np.empty((chunk, n_state), np.float32)      # exp(dt A) of step t0 + j
+    gys = np.empty(chunk, np.float32)                 # dL/dy (before the gate) of step t0 + j
+    gac = np.empty(n_state, np.float32)               # the chunk's part of dL/dA_d
     for c in range((length + chunk - 1) // chunk - 1, -1, -1):
         for p in range(d_hi - d_lo):
-            gd[p] += _bwd_chunk(bi, d_lo + p, slot, c, h[p], ga[p], a[p], xs, das, gys, u, work,
-                                B, C, D, has_z, gout, ckpt, chunk, grads, gB_part, gC_part,
-                                reverse)
+            gd[p] += _bwd_chunk(bi, d_lo + p, slot, c, h[p], ga[p], a[p], xs, das, gys, gac, u,
+                                work, B, C, D, has_z, gout, ckpt, chunk, grads, gB_part,
+                                gC_part, reverse)
     gA[bi, d_lo:d_hi] = ga
     gD[bi, d_lo:d_hi] = gd
     _elementwise_out(bi, d_lo, d_hi, delta, bias, softplus, z, has_z, grads, gbias)

@@ -23,10 +23,11 @@ flipped back; on the CPU the kernels walk the time axis backwards instead of fli
 CPU scan (`_SelectiveScanCPU`, an autograd.Function with a hand-written backward): float32
 in and out (other float dtypes are converted; gradients come back in each input's dtype).
 Everything (delta_bias, softplus, the recurrence, D, silu(z), and all their gradients) runs
-with float64 arithmetic in numba kernels (`_scan_numba`) that compute exp(dt A) on the fly,
-so nothing of size (batch, dim, L, N) is materialised (dt and silu(z) pass through float32
+in numba kernels (`_scan_numba`; float32 recurrence and adjoint as in mamba-ssm's kernel,
+float64 elementwise functions and long sums) that compute exp(dt A) on the fly, so nothing
+of size (batch, dim, L, N) is materialised (dt and silu(z) pass through float32
 (batch, dim, L) scratch). With autograd on, the forward keeps the state every `CHUNK` steps
-(float64, batch*dim*N*L/CHUNK values); the backward recomputes each chunk from it and runs
+(float32, batch*dim*N*L/CHUNK values); the backward recomputes each chunk from it and runs
 the reverse-time adjoint recurrence. dB and dC need one (batch, G, L, N) float32 buffer pair
 per channel slice (see `_slices`). Threads: min(torch.get_num_threads(), numba's thread
 count) over (batch, channel-slice) work units; calls from several Python threads are
@@ -76,8 +77,8 @@ def compile_kernels() -> float:
         f4 = np.zeros((1, 1, 1, 1), np.float32)
         # a tiny problem with every option on; same argument types as in _forward/backward
         k._fwd(f3, f3, f1, True, f2, f4, f4, f1, f3, True, np.zeros((2, 1, 1, 1), np.float32),
-               f3.copy(), f3.copy(), np.zeros((1, 1, 1, 1)), True, 1, 1, False)
-        k._bwd(f3, f3, f1, True, f2, f4, f4, f1, f3, True, f3, f3, True, np.zeros((1, 1, 1, 1)),
+               f3.copy(), f3.copy(), np.zeros((1, 1, 1, 1), np.float32), True, 1, 1, False)
+        k._bwd(f3, f3, f1, True, f2, f4, f4, f1, f3, True, f3, f3, True, f4,
                1, np.zeros((2, 1, 1, 1), np.float32), np.zeros((3, 1, 1, 1), np.float32),
                np.zeros((1, 1, 1)), np.zeros((1, 1, 1, 1, 1), np.float32),
                np.zeros((1, 1, 1, 1, 1), np.float32), np.zeros((1, 1)), np.zeros((1, 1)), False)
@@ -150,7 +151,7 @@ def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, store, reverse
     bf = _f32(delta_bias) if delta_bias is not None else uf.new_zeros(dim)
     zf = _f32(z) if z is not None else uf.new_zeros(1, 1, 1)
     ckpt = torch.empty(batch, dim, -(-length // CHUNK) if store else 1, n_state,
-                       dtype=torch.float64)
+                       dtype=torch.float32)
     out = torch.empty(batch, dim, length, dtype=torch.float32)
     last = torch.empty(batch, dim, n_state, dtype=torch.float32)
     work = torch.empty(1 + (z is not None), batch, dim, length, dtype=torch.float32)
