@@ -218,10 +218,10 @@ def _elementwise_out(bi, d_lo, d_hi, delta, bias, softplus, z, has_z, grads, gbi
 
 
 @njit(inline="always", fastmath=_FM)
-def _fwd_chunk(bi, d, t0, t1, x, a, u, work, B, C, D, has_z, out, reverse):
+def _fwd_chunk(bi, d, t0, t1, x, a, u, work, B, C, D, has_z, out, reverse, n_state):
     """Steps t0..t1-1 of pair (bi, d), advancing the float32 state x (N,) in place. Step t
-    reads/writes position t, or L-1-t when `reverse`."""
-    n_state = x.shape[0]
+    reads/writes position t, or L-1-t when `reverse`. `n_state` = N, passed so that the
+    caller can make it a compile-time constant."""
     last_pos = u.shape[2] - 1
     g = d // (u.shape[1] // B.shape[1])
     dd = D[d]
@@ -254,31 +254,30 @@ def _fwd_unit(bi, d_lo, d_hi, u, delta, bias, softplus, A, B, C, D, z, has_z, wo
     length = u.shape[2]
     a = A[d_lo:d_hi].copy()
     x = np.zeros(a.shape, np.float32)
-    # the chunk runs on 1-D copies of one channel's state and A: rows of the 2-D arrays
-    # may alias (for LLVM), which blocks the vectorisation of the state loop (2x slower)
-    xl = np.empty(a.shape[1], np.float32)
-    al = np.empty(a.shape[1], np.float32)
+    n_state = a.shape[1]
     for t0 in range(0, length, chunk):
         t1 = min(length, t0 + chunk)
         for p in range(d_hi - d_lo):
             if store_ckpt:
                 ckpt[bi, d_lo + p, t0 // chunk] = x[p]
-            xl[:] = x[p]
-            al[:] = a[p]
-            _fwd_chunk(bi, d_lo + p, t0, t1, xl, al, u, work, B, C, D, has_z, out, reverse)
-            x[p] = xl
+            if n_state == 16:   # Mamba's d_state: a constant trip count, ~1.35x faster
+                _fwd_chunk(bi, d_lo + p, t0, t1, x[p], a[p], u, work, B, C, D, has_z, out,
+                           reverse, 16)
+            else:
+                _fwd_chunk(bi, d_lo + p, t0, t1, x[p], a[p], u, work, B, C, D, has_z, out,
+                           reverse, n_state)
     last[bi, d_lo:d_hi] = x
 
 
 @njit(inline="always", fastmath=_FM)
 def _bwd_chunk(bi, d, slot, c, h, ga, a, xs, das, gys, gac, u, work, B, C, D, has_z, gout,
-               ckpt, chunk, grads, gB_part, gC_part, reverse):
+               ckpt, chunk, grads, gB_part, gC_part, reverse, n_state):
     """Chunk c of pair (bi, d) backwards: h (N,) = dL/dx after the chunk on entry, before it
     on exit; writes grads[:, bi, d] (du, d dt, d silu(z)) of the chunk's steps, adds to ga (N,)
     float64 = dL/dA_d and to gB_part/gC_part[slot]; returns the chunk's part of dL/dD_d
     (float64). xs, das, gys, gac: float32 scratch. Step t is position t, or L-1-t when
-    `reverse`. The sums over time (dA, dD) go through float32 per chunk, float64 across chunks."""
-    n_state = h.shape[0]
+    `reverse`. The sums over time (dA, dD) go through float32 per chunk, float64 across chunks.
+    `n_state` = N (a compile-time constant for N = 16, see _fwd_unit)."""
     length = u.shape[2]
     g = d // (u.shape[1] // B.shape[1])
     dd = D[d]
@@ -362,9 +361,14 @@ def _bwd_unit(bi, d_lo, d_hi, slot, u, delta, bias, softplus, A, B, C, D, z, has
     gac = np.empty(n_state, np.float32)               # the chunk's part of dL/dA_d
     for c in range((length + chunk - 1) // chunk - 1, -1, -1):
         for p in range(d_hi - d_lo):
-            gd[p] += _bwd_chunk(bi, d_lo + p, slot, c, h[p], ga[p], a[p], xs, das, gys, gac, u,
-                                work, B, C, D, has_z, gout, ckpt, chunk, grads, gB_part,
-                                gC_part, reverse)
+            if n_state == 16:
+                gd[p] += _bwd_chunk(bi, d_lo + p, slot, c, h[p], ga[p], a[p], xs, das, gys, gac,
+                                    u, work, B, C, D, has_z, gout, ckpt, chunk, grads, gB_part,
+                                    gC_part, reverse, 16)
+            else:
+                gd[p] += _bwd_chunk(bi, d_lo + p, slot, c, h[p], ga[p], a[p], xs, das, gys, gac,
+                                    u, work, B, C, D, has_z, gout, ckpt, chunk, grads, gB_part,
+                                    gC_part, reverse, n_state)
     gA[bi, d_lo:d_hi] = ga
     gD[bi, d_lo:d_hi] = gd
     _elementwise_out(bi, d_lo, d_hi, delta, bias, softplus, z, has_z, grads, gbias)
