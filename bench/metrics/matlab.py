@@ -16,6 +16,16 @@ from scipy import signal
 RGB2GRAY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
 
 
+def channel_sum(rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """rgb @ weights for an H x W x 3 image -> float64 H x W: w0 R + w1 G + w2 B, summed left to
+    right in float64 (the same values as the matrix product). cv2.transform computes it about
+    ten times faster than NumPy's matmul, which does not use BLAS for this shape."""
+    x = np.asarray(rgb, dtype=np.float64)
+    if x.ndim == 3 and x.shape[2] == 3 and x.shape[0] * x.shape[1] > 0:
+        return cv2.transform(np.ascontiguousarray(x), np.asarray(weights, np.float64)[None, :])
+    return x @ weights
+
+
 def matlab_round(x: np.ndarray) -> np.ndarray:
     """MATLAB round(): halves away from zero (numpy's rint rounds halves to even)."""
     return np.sign(x) * np.floor(np.abs(x) + 0.5)
@@ -29,7 +39,7 @@ def to_uint8(x: np.ndarray) -> np.ndarray:
 def rgb2gray(rgb: np.ndarray, integer: bool = True) -> np.ndarray:
     """MATLAB rgb2gray. On uint8 images (integer=True) the result is rounded back to uint8
     levels, as MATLAB returns uint8; returned as float64."""
-    grey = np.asarray(rgb, dtype=np.float64) @ RGB2GRAY
+    grey = channel_sum(rgb, RGB2GRAY)
     return to_uint8(grey).astype(np.float64) if integer else grey
 
 

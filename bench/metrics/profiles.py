@@ -36,7 +36,7 @@ from typing import Callable
 
 import numpy as np
 
-from .matlab import rgb2gray
+from .matlab import channel_sum, rgb2gray
 
 Planes = list[np.ndarray]
 
@@ -45,8 +45,11 @@ def _is_colour(img: np.ndarray | None) -> bool:
     return img is not None and img.ndim == 3 and img.shape[2] == 3
 
 
+_BT601 = np.array([0.299, 0.587, 0.114])
+
+
 def _grey_bt601(img: np.ndarray) -> np.ndarray:
-    return img @ np.array([0.299, 0.587, 0.114])
+    return channel_sum(img, _BT601)
 
 
 def _grey_cddfuse(img: np.ndarray) -> np.ndarray:
