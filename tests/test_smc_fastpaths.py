@@ -25,15 +25,18 @@ def _run(m, x, y, cross, fused, gout):
 @pytest.mark.parametrize("bidirectional", [True, False])
 @pytest.mark.parametrize("cross", [False, True])
 @pytest.mark.parametrize("lift,dt_rank", [(4, None), (3, 2)])
-def test_fused_channel_scan_matches_unfused(bidirectional, cross, lift, dt_rank):
+@pytest.mark.parametrize("hw", [(4, 3), (8, 9)])
+def test_fused_channel_scan_matches_unfused(bidirectional, cross, lift, dt_rank, hw):
+    """hw (4, 3): every 16-pixel group of the kernel straddles images or is padded; (8, 9):
+    72 pixels per image, so most groups lie inside one image (the contiguous-run path)."""
     torch.manual_seed(0)
     m = ChannelSSM(lift, bidirectional, chunk=7, dt_rank=dt_rank)
     with torch.no_grad():                   # move off the init so every weight matters
         for p in m.parameters():
             p.add_(torch.randn_like(p) * 0.3)
-    x = torch.randn(2, 10, 4, 3, requires_grad=True)
-    y = torch.randn(2, 10, 4, 3, requires_grad=True)
-    gout = [torch.randn(2, 10, 4, 3) for _ in range(2)]
+    x = torch.randn(2, 10, *hw, requires_grad=True)
+    y = torch.randn(2, 10, *hw, requires_grad=True)
+    gout = [torch.randn(2, 10, *hw) for _ in range(2)]
     out_f, g_f = _run(m, x, y, cross, True, gout)
     out_r, g_r = _run(m, x, y, cross, False, gout)
     for a, b in zip(out_f, out_r):

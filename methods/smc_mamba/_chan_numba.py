@@ -10,7 +10,9 @@ and out_t = sum_j pw_j (y_0,t,j + y_1,t,j) + pb, written for the kept tokens onl
 B, C, dt and u are computed on the fly: nothing of size (pixels, N, L) exists.
 
 Sequences: plain (`cross` False): s = a[p] (L = n); cross: s = a0, b0, a1, b1, ... (L = 2n),
-and only the a-positions (even t) are kept. Output (P, n) either way.
+and only the a-positions (even t) are kept. Arrays are channel-major, (B, n, HW): the layout
+of a (B, n, H, W) feature map, so no transposed copy is made; pixel p = (p // HW, p % HW).
+Output (B, n, HW) either way.
 
 Arithmetic: float32 (the inputs' precision); exp, softplus and sigmoid by vectorisable
 float32 polynomials (relative error about 1e-7); raw_j is folded to al_j s + be_j.
@@ -126,19 +128,55 @@ def _sigmoid32(x):
 
 @njit(inline="always", fastmath=_FM)
 def _gather(a, b, cross, p0, n_pix, S):
-    """Sequences of pixels p0..p0+_W-1 into S (L, _W); lanes past n_pix get zeros."""
-    n = a.shape[1]
+    """Sequences of pixels p0..p0+_W-1 into S (L, _W); lanes past n_pix get zeros. a, b:
+    (B, n, HW) channel-major; pixel p is (p // HW, p % HW). When the group lies in one image
+    (the usual case) each channel's _W values are one contiguous run."""
+    n, hw = a.shape[1], a.shape[2]
     step = 2 if cross else 1
+    bi = p0 // hw
+    q0 = p0 - bi * hw
+    if q0 + _W <= hw:
+        for i in range(n):
+            ar = a[bi, i]
+            for w in range(_W):
+                S[i * step, w] = ar[q0 + w]
+            if cross:
+                br = b[bi, i]
+                for w in range(_W):
+                    S[2 * i + 1, w] = br[q0 + w]
+        return
     for w in range(_W):
         p = p0 + w
         if p < n_pix:
+            bw = p // hw
+            q = p - bw * hw
             for i in range(n):
-                S[i * step, w] = a[p, i]
+                S[i * step, w] = a[bw, i, q]
                 if cross:
-                    S[2 * i + 1, w] = b[p, i]
+                    S[2 * i + 1, w] = b[bw, i, q]
         else:
             for i in range(S.shape[0]):
                 S[i, w] = _ZERO
+
+
+@njit(inline="always", fastmath=_FM)
+def _scatter(R, step, offset, p0, n_pix, out):
+    """out[pixel p0 + w, channel i] = R[i * step + offset, w] for the group's real lanes; out
+    (B, n, HW) channel-major (contiguous runs when the group lies in one image)."""
+    n, hw = out.shape[1], out.shape[2]
+    bi = p0 // hw
+    q0 = p0 - bi * hw
+    if q0 + _W <= hw:
+        for i in range(n):
+            orow = out[bi, i]
+            for w in range(_W):
+                orow[q0 + w] = R[i * step + offset, w]
+        return
+    for w in range(min(_W, n_pix - p0)):
+        bw = (p0 + w) // hw
+        q = p0 + w - bw * hw
+        for i in range(n):
+            out[bw, i, q] = R[i * step + offset, w]
 
 
 @njit(inline="always", fastmath=_FM)
@@ -221,11 +259,12 @@ def _scan_blk(S, e, reverse, lw, lb, xw, xb, al, be, A, D, pw, Y, G, gpw, x, u, 
 
 @njit(cache=True, fastmath=_FM, parallel=True)
 def chan_fwd(a, b, cross, n_dir, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb, out, n_blocks):
-    """Forward. a, b: (P, n) float32 (b unused unless cross); lw, lb, pw: (k,); pb: (1,);
+    """Forward. a, b: (B, n, HW) float32, channel-major (b unused unless cross); lw, lb, pw: (k,); pb: (1,);
     xw, xb: (n_dir, R+2N); dtw: (n_dir, k, R); dtb, D: (n_dir, k); A: (n_dir, k, N) (negative);
-    out: (P, n) float32. Pixels go in groups of _W (SIMD lanes); n_blocks chunks of groups
+    out: (B, n, HW) float32. Pixels (P = B * HW of them) go in groups of _W (SIMD lanes); n_blocks chunks of groups
     are spread over numba's threads."""
-    n_pix, n = a.shape
+    n, hw = a.shape[1], a.shape[2]
+    n_pix = a.shape[0] * hw
     length = 2 * n if cross else n
     k, n_state = A.shape[1], A.shape[2]
     n_grp = (n_pix + _W - 1) // _W
@@ -253,9 +292,7 @@ def chan_fwd(a, b, cross, n_dir, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb, out, n_
                 _dir_coefs(e, lw, lb, xw, xb, dtw, dtb, al, be)
                 _scan_blk(S, e, e == 1, lw, lb, xw, xb, al, be, A, D, pw, Y, G0, gpw0, x, u,
                           dt, raw, Bt, Ct, acc, none)
-            for w in range(min(_W, n_pix - p0)):
-                for i in range(n):
-                    out[p0 + w, i] = Y[i * step, w]
+            _scatter(Y, step, 0, p0, n_pix, out)
 
 
 @njit(inline="always", fastmath=_FM)
@@ -271,14 +308,15 @@ def _flush(Q, gp, base, per, stride):
 @njit(cache=True, fastmath=_FM, parallel=True)
 def chan_bwd(a, b, cross, n_dir, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb, gout, ga, gb, gpar,
              n_blocks):
-    """Backward of `chan_fwd`. gout: (P, n) float32; writes ga, gb (P, n) float32 (gb only if
+    """Backward of `chan_fwd`. gout: (B, n, HW) float32; writes ga, gb (B, n, HW) float32 (gb only if
     cross) and gpar (n_blocks, n_par) float64 partial parameter gradients, laid out as
     [lw k | lb k | xw n_dir*(R+2N) | xb same | dtw n_dir*k*R | dtb n_dir*k | A n_dir*k*N |
     D n_dir*k | pw k | pb 1]. Per group of _W pixels and direction: one forward recompute that
     stores the states (L+1 of them, ~400 KB at L=96: L2-resident), then the adjoint sweep, which
     recomputes the per-token inputs and exp(dt A) (cheaper than storing them); parameter
     gradients are summed per lane in float32 over one group, then into gpar in float64."""
-    n_pix, n = a.shape
+    n, hw = a.shape[1], a.shape[2]
+    n_pix = a.shape[0] * hw
     length = 2 * n if cross else n
     k, n_state = A.shape[1], A.shape[2]
     n_rank = dtw.shape[2]
@@ -297,6 +335,7 @@ def chan_bwd(a, b, cross, n_dir, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb, gout, g
     for blk in prange(n_blocks):
         S = carray(_stack_f32(length * _W), (length, _W))
         G = carray(_stack_f32(length * _W), (length, _W))  # dL/dout per token (0: dropped)
+        S2 = carray(_stack_f32(length * _W), (length, _W))  # gout of the group, channel rows
         gs = carray(_stack_f32(length * _W), (length, _W))
         x = carray(_stack_f32(k * n_state * _W), (k, n_state, _W))
         h = carray(_stack_f32(k * n_state * _W), (k, n_state, _W))
@@ -338,9 +377,10 @@ def chan_bwd(a, b, cross, n_dir, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb, gout, g
             p0 = g * _W
             _gather(a, b, cross, p0, n_pix, S)
             G[:] = _ZERO
-            for w in range(min(_W, n_pix - p0)):
-                for i in range(n):
-                    G[i * step, w] = gout[p0 + w, i]
+            _gather(gout, gout, False, p0, n_pix, S2)
+            for i in range(n):
+                for w in range(_W):
+                    G[i * step, w] = S2[i, w]
             gs[:] = _ZERO
             for Q in (Qlw, Qlb, QxwR, QxbR, QxwB, QxbB, QxwC, QxbC, Qdtw, Qdtb, QA, QD, Qpw,
                       Qpb):
@@ -434,12 +474,6 @@ def chan_bwd(a, b, cross, n_dir, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb, gout, g
             _flush(QD, gp, o_D, k, k)
             _flush(Qpw, gp, o_pw, k, 0)
             _flush(Qpb, gp, o_pb, 1, 0)
-            for w in range(min(_W, n_pix - p0)):
-                p = p0 + w
-                if cross:
-                    for i in range(n):
-                        ga[p, i] = gs[2 * i, w]
-                        gb[p, i] = gs[2 * i + 1, w]
-                else:
-                    for i in range(n):
-                        ga[p, i] = gs[i, w]
+            _scatter(gs, step, 0, p0, n_pix, ga)
+            if cross:
+                _scatter(gs, 2, 1, p0, n_pix, gb)

@@ -1,9 +1,11 @@
 """Fused CPU per-pixel channel scan (the `ChannelSSM` hot path), differentiable.
 
-    channel_scan(a, b, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb) -> (P, n) float32
+    channel_scan(a, b, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb) -> a's shape, float32
 
-a: (P, n) float32, one channel sequence per pixel; b: None (plain scan of a) or (P, n), the
-partner stream of the cross scan (sequence a0, b0, a1, b1, ..., a-positions kept).
+a: (B, n, HW) float32, channel-major (a (B, n, H, W) feature map viewed as (B, n, H*W): one
+channel sequence of length n per pixel, read in place), or (P, n) pixel-major (transposed to
+(1, n, P) and back: a copy each way); b: None (plain scan of a) or a's shape, the partner
+stream of the cross scan (sequence a0, b0, a1, b1, ..., a-positions kept).
 Weights (k = lift width, R = dt_rank, N = d_state, n_dir = 1 or 2 directions, forward first):
 lw, lb: (k,) the lift 1->k; xw, xb: (n_dir, R+2N) x_proj (in_features 1); dtw: (n_dir, k, R),
 dtb: (n_dir, k) dt_proj; A: (n_dir, k, N) = -exp(A_log); D: (n_dir, k); pw: (k,), pb: (1,) the
@@ -43,7 +45,13 @@ def _blocks(n_pix: int, threads: int, length: int) -> int:
     return max(1, min(n_grp, threads * per_thread))
 
 
+def _pixels(t) -> int:
+    return t.shape[0] * t.shape[2]
+
+
 class _ChannelScan(torch.autograd.Function):
+    """On (B, n, HW) channel-major tensors."""
+
     @staticmethod
     def forward(ctx, a, b, *params):
         cross = b is not None
@@ -54,7 +62,7 @@ class _ChannelScan(torch.autograd.Function):
         threads = _scan._threads()
         n_dir = pf[2].shape[0]
         _scan._run(_k().chan_fwd, threads, af, bf, cross, n_dir, *pf, out,
-                   _blocks(af.shape[0], threads, af.shape[1] * (2 if cross else 1)))
+                   _blocks(_pixels(af), threads, af.shape[1] * (2 if cross else 1)))
         ctx.save_for_backward(af, bf, *pf)
         ctx.cross = cross
         return out
@@ -65,7 +73,7 @@ class _ChannelScan(torch.autograd.Function):
         cross = ctx.cross
         n_dir = pf[2].shape[0]
         threads = _scan._threads()
-        n_blocks = _blocks(af.shape[0], threads, af.shape[1] * (2 if cross else 1))
+        n_blocks = _blocks(_pixels(af), threads, af.shape[1] * (2 if cross else 1))
         sizes = [p.numel() for p in pf]
         ga = torch.empty_like(af)
         gb = torch.empty_like(bf) if cross else ga
@@ -78,7 +86,15 @@ class _ChannelScan(torch.autograd.Function):
 
 
 def channel_scan(a, b, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb):
-    """See the module docstring; returns (P, n) float32."""
+    """See the module docstring; returns a tensor of a's shape (float32)."""
+    if a.dim() == 2:                      # (P, n) pixel-major -> (1, n, P) and back
+        b = b.t()[None] if b is not None else None
+        out = _ChannelScan.apply(a.t()[None], b, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb)
+        return out[0].t()
+    if a.dim() != 3 or (b is not None and b.shape != a.shape):
+        raise ValueError(f"channel_scan: a must be (B, n, HW) or (P, n) and b None or of a's "
+                         f"shape, got {tuple(a.shape)} and "
+                         f"{None if b is None else tuple(b.shape)}")
     return _ChannelScan.apply(a, b, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb)
 
 

@@ -182,7 +182,8 @@ class ChannelSSM(nn.Module):
         return not any(m._forward_hooks or m._forward_pre_hooks for m in mods)
 
     def _fused(self, sx: torch.Tensor, sy: torch.Tensor | None) -> torch.Tensor:
-        """(P, n) channel sequences (and the partner stream for the cross scan) -> (P, n)."""
+        """Channel sequences (B, n, HW) channel-major, or (P, n) (and the partner stream for
+        the cross scan) -> the same shape."""
         dirs = [s for s, _ in self.ssm._directions()]
         k = self.lift.out_features
 
@@ -201,16 +202,16 @@ class ChannelSSM(nn.Module):
         return channel_scan(sx, sy, *params)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._fused_ok(x):           # reads the (B, d, H, W) map in place, channel-major
+            return self._fused(x.flatten(2), None).view_as(x)
         tokens = self._tokens(x)
-        if self._fused_ok(x):
-            return self._image(self._fused(tokens[:, 0], None), x)
         out = [self.proj(self.ssm(self.lift(s), s)) for s in tokens.split(self.chunk)]
         return self._image(torch.cat(out), x)
 
     def forward_cross(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self._fused_ok(x):
-            tx, ty = self._tokens(x)[:, 0], self._tokens(y)[:, 0]
-            return (self._image(self._fused(tx, ty), x), self._image(self._fused(ty, tx), y))
+            tx, ty = x.flatten(2), y.flatten(2)
+            return self._fused(tx, ty).view_as(x), self._fused(ty, tx).view_as(y)
         out_x, out_y = [], []
         for sx, sy in zip(self._tokens(x).split(self.chunk), self._tokens(y).split(self.chunk)):
             cx, cy = self.ssm.forward_cross(self.lift(sx), self.lift(sy), sx, sy)
