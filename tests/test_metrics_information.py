@@ -407,6 +407,26 @@ def test_vectorised_fmi_equals_the_per_window_loop(feature, exact, monkeypatch):
                                           abs=1e-12 if exact else tol)
 
 
+def test_fmi_pair9_kernel_is_the_generator_output():
+    # bench/metrics/_fmi_pair9.py is generated (straight-line code): it must be up to date
+    from pathlib import Path
+    from bench.metrics import _fmi_gen
+    assert Path(_fmi_gen.__file__).with_name("_fmi_pair9.py").read_text() == _fmi_gen.generate()
+
+
+def test_dwt2_symmetric_equals_pywavelets():
+    import pywt
+    rng = np.random.default_rng(5)
+    for w in (fmi_features.matlab_dmey(), pywt.Wavelet("dmey"), pywt.Wavelet("db2")):
+        for shape in ((37, 23), (5, 130), (64, 48)):
+            x = rng.random(shape) * 255
+            want = pywt.dwt2(x, w, mode="symmetric")
+            got = fmi_features.dwt2_symmetric(x, w)
+            for g, r in zip((got[0], *got[1]), (want[0], *want[1])):
+                assert g.shape == r.shape
+                assert np.allclose(g, r, rtol=0, atol=1e-13 * np.abs(want[0]).max())
+
+
 def test_fmi_binary_pattern_path_equals_the_window_path():
     a, b, f = triple((30, 40), seed=7)
     fa, fb, ff = (fmi_features.fmi_feature(x, "edge") for x in (a, b, f))

@@ -400,7 +400,8 @@ _FMI_DOC = """Feature mutual information FMI_{feature} (Haghighat, Aghagolzadeh 
     constant windows this decides 1 (MATLAB: mean of nine 1/9 is not exactly 1/9, so c = 1).
     Speed: a numba kernel walks the windows row by row (bench.metrics._fmi_numba): the
     per-window terms of each image are computed once (the fused side's serve both pairs), the
-    two CDFs are merged in one pass per pair, and the joint entropy needs only the <= 2n - 1
+    two CDFs are merged by ranks (3 x 3 windows: a straight-line kernel vectorised across the
+    windows of a row) or in one pass per pair, and the joint entropy needs only the <= 2n - 1
     cells on the merge path (the others are summed in closed form); float64 throughout, with a
     vectorised log2 (absolute error < 1e-12). The edge feature (binary) is scored once per
     distinct window bit pattern with the NumPy form (_pair_fmi, float32 cell terms: ~1e-9 on

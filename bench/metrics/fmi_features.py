@@ -132,6 +132,39 @@ def _snap(x: np.ndarray, bits: int = 42) -> np.ndarray:
     return np.round(x / q) * q
 
 
+def _dwt_axis0(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One level of pywt.dwt(x, ..., mode='symmetric', axis=0) with decomposition filters lo and
+    hi: the half-sample symmetric extension by F - 1 (F taps), the valid convolution, every
+    second value from the second: out[j] = sum_k h[k] xe[2j + F - k], j < (N + F - 1) // 2.
+    Each value sums its F products in the same order (k = 0 .. F-1), so equal inputs give
+    equal outputs at every position (a constant region stays exactly constant); the values
+    agree with PyWavelets' to rounding."""
+    from ._dwt_numba import dwt_axis0
+    f = len(lo)
+    # C order (np.pad keeps a transposed input's Fortran order): the kernel reads whole rows
+    xe = np.pad(np.ascontiguousarray(x, dtype=np.float64), ((f - 1, f - 1), (0, 0)),
+                mode="symmetric")
+    n_out = (x.shape[0] + f - 1) // 2
+    out_lo = np.empty((n_out, x.shape[1]))
+    out_hi = np.empty((n_out, x.shape[1]))
+    dwt_axis0(xe, np.ascontiguousarray(lo, dtype=np.float64),
+              np.ascontiguousarray(hi, dtype=np.float64), out_lo, out_hi)
+    return out_lo, out_hi
+
+
+def dwt2_symmetric(x: np.ndarray, wavelet) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """pywt.dwt2(x, wavelet, mode='symmetric') -> (cA, (cH, cV, cD)), computed with the
+    compiled filter pass of _dwt_axis0 (rows of the transposed image, then columns): equal to
+    PyWavelets' to rounding (~1e-15 of the largest coefficient), several times faster for
+    long filters such as MATLAB's 102-tap 'dmey'."""
+    lo, hi = np.asarray(wavelet.dec_lo), np.asarray(wavelet.dec_hi)
+    x = np.asarray(x, dtype=np.float64)
+    lo1, hi1 = _dwt_axis0(x.T, lo, hi)  # along axis 1, transposed: (L1, H)
+    ca, ch = _dwt_axis0(np.ascontiguousarray(lo1.T), lo, hi)  # along axis 0: lo, hi
+    cv, cd = _dwt_axis0(np.ascontiguousarray(hi1.T), lo, hi)
+    return ca, (ch, cv, cd)
+
+
 def _rerange(x: np.ndarray) -> np.ndarray:
     lo, hi = float(x.min()), float(x.max())
     return np.ones_like(x) if hi == lo else (x - lo) / (hi - lo)
@@ -156,7 +189,6 @@ def fmi_feature(img: np.ndarray, feature: str) -> np.ndarray:
         from scipy.fft import dctn
         return _snap(dctn(x, type=2, norm="ortho"))
     if feature == "wavelet":
-        import pywt
-        ca, (ch, cv, cd) = pywt.dwt2(x, matlab_dmey(), mode="symmetric")
+        ca, (ch, cv, cd) = dwt2_symmetric(x, matlab_dmey())
         return _rerange(_snap(np.block([[ca, ch], [cv, cd]])))
     raise ValueError(f"FMI feature must be one of none, gradient, edge, dct, wavelet; got {feature!r}")

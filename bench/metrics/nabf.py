@@ -24,6 +24,7 @@ import numpy as np
 
 from .registry import register_metric
 from .sobel import check_size, orientation_agreement, sigmoid_, sobel, sobel_fn_matlab
+from .windows import memo
 
 
 _PETROVIC = dict(Td=2.0, wt_min=0.001, Lg=1.5, Nrg=0.9999, kg=19.0, sigmag=0.5, Nra=0.9995,
@@ -88,6 +89,12 @@ def petrovic_terms(a, b, f, im2double: bool = False) -> dict[str, float]:
     gF <= max(gA, gB), or an artefact, gF > both)."""
     for img in (a, b, f):
         check_size("Nabf", img, 2)
+    # Nabf and Labf of one compute_many call (the same read-only planes) share these terms
+    return memo((a, b, f), ("petrovic_terms", bool(im2double)),
+                lambda: _petrovic_terms(a, b, f, im2double))
+
+
+def _petrovic_terms(a, b, f, im2double: bool) -> dict[str, float]:
     gA, aA = _petrovic_features(a, im2double)
     gB, aB = _petrovic_features(b, im2double)
     gF, aF = _petrovic_features(f, im2double)

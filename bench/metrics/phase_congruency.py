@@ -11,9 +11,11 @@ reproduced.
 Speed: Qp needs 24 complex inverse FFTs per image (4 scales x 6 orientations, as myphasecong3) and
 is the most expensive metric: they run in single precision (cv2.idft on complex64, in place), with
 the filter bank cached per image size (lru, 2 sizes, about 25 MB at 480 x 640; building it costs
-about 0.1 s at that size). Against the double-precision computation Qp moves by at most 2.4e-6
-relative on the 126 VIFB images checked (all 21 scenes, 3 methods, profiles mefb and default;
-typically 1e-8 to 1e-7, the largest where a phase-congruency value within ~1e-6 of the 0.1
+about 0.1 s at that size). The per-pixel arithmetic between and after the transforms runs in
+compiled passes (bench.metrics._pc_numba), with the same float32 operations in the same order.
+Against the double-precision computation Qp moves by at most 2.4e-6 relative on the 126 VIFB
+images checked (all 21 scenes, 3 methods, profiles mefb and default; typically 1e-8 to 1e-7,
+the largest where a phase-congruency value within ~1e-6 of the 0.1
 feature threshold flips its mask pixel) and by at most 1e-7 on the frozen reference triples.
 """
 from __future__ import annotations
@@ -161,9 +163,10 @@ def phase_congruency(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     form as |sum EO|^2 / (|sum EO| + eps).
 
     Precision: the image's forward transform is double; the 24 filtered inverse transforms
-    (cv2.idft, complex64) and the per-orientation arithmetic are single precision, the moments'
-    final steps and the returned maps double. Against the double-precision computation this
-    moves PC, M and m by up to ~2e-6 of their range (see the module docstring for Qp); the
+    (cv2.idft, complex64) and the per-orientation arithmetic (compiled, bench.metrics._pc_numba:
+    the sums over scales and orientations in order) are single precision, the moments' final
+    steps and the returned maps double. Against the double-precision computation this moves
+    PC, M and m by up to ~2e-6 of their range (see the module docstring for Qp); the
     transforms are about 3 times faster than scipy's complex128 ones."""
     p = _PC
     rows, cols = img.shape
@@ -175,42 +178,27 @@ def phase_congruency(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
                        flags=cv2.DFT_COMPLEX_OUTPUT)
     # the image spectrum times each scale's radial filter, as interleaved float32 pairs
     radial = np.multiply(spectrum.astype(f32).reshape(rows, 2 * cols), bank.log_gabor)
+    from ._pc_numba import NORIENT, NSCALE, moments, orientation_pass, overall_pc, weight_pass
+    assert (nscale, norient) == (NSCALE, NORIENT)
     eo = np.empty((nscale, rows, cols), c64)
     eo_pairs = eo.view(f32)                                 # (nscale, rows, 2 cols)
     energies = np.empty((norient, rows, cols), f32)         # weighted energy per orientation
     sums_an = np.empty((norient, rows, cols), f32)          # sum of amplitudes per orientation
-    sum_eo, prod = np.empty((rows, cols), c64), np.empty((rows, cols), c64)
-    an0, an, max_an, x_energy = (np.empty((rows, cols), f32) for _ in range(4))
+    an0, expo = np.empty(rows * cols, f32), np.empty(rows * cols, f32)
+    per_pixel = np.empty(rows * cols * 2, f32)              # sum_an, energy
     flags = cv2.DFT_COMPLEX_OUTPUT
     for o in range(norient):
-        sum_an, energy = sums_an[o], energies[o]
+        energy = energies[o].reshape(-1)
         for s_ in range(nscale):  # in place, one 2-D transform at a time (cv2's 2-channel view)
             np.multiply(radial[s_], bank.spread[o], out=eo_pairs[s_])
             pairs = eo_pairs[s_].reshape(rows, cols, 2)
             cv2.idft(pairs, dst=pairs, flags=flags)
-            if s_ == 0:
-                np.abs(eo[0], out=an0)
-            elif s_ == 1:
-                np.abs(eo[1], out=an)
-                np.add(an0, an, out=sum_an)
-                np.maximum(an0, an, out=max_an)
-                np.add(eo[0], eo[1], out=sum_eo)
-            else:
-                np.abs(eo[s_], out=an)
-                sum_an += an
-                np.maximum(max_an, an, out=max_an)
-                sum_eo += eo[s_]
-        # sum_s (E_s MeanE + O_s MeanO) = |sum EO|^2 / x_energy and
-        # sum_s |E_s MeanO - O_s MeanE| = sum_s |Im(EO_s conj(sum EO))| / x_energy
-        np.abs(sum_eo, out=x_energy)
-        np.multiply(x_energy, x_energy, out=energy)
-        x_energy += eps
-        np.conjugate(sum_eo, out=sum_eo)
-        for s_ in range(nscale):
-            np.multiply(eo[s_], sum_eo, out=prod)
-            np.abs(prod.imag, out=an)
-            energy -= an
-        energy /= x_energy
+        # one compiled pass: |EO_0|, sum_s |EO_s|, the energy
+        # sum_s (E_s MeanE + O_s MeanO - |E_s MeanO - O_s MeanE|) in closed form as
+        # (|sum EO|^2 - sum_s |Im(EO_s conj(sum EO))|) / (|sum EO| + eps), and the exponent
+        # (cutOff - width) g of the frequency-spread weight, width = sumAn/(maxAn+eps)/nscale
+        orientation_pass(eo_pairs.reshape(nscale, 2 * rows * cols), eps, -p["g"] / nscale,
+                         p["cut_off"] * p["g"], an0, expo, per_pixel)
         # noise compensation from the median squared amplitude at the smallest scale
         median_e2n = _median_of_squares(an0)
         mean_e2n = -median_e2n / np.log(0.5)
@@ -221,36 +209,16 @@ def phase_congruency(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
         est_noise_energy = tau * np.sqrt(np.pi / 2)
         est_noise_sigma = np.sqrt((2 - np.pi / 2) * tau ** 2)
         threshold = (est_noise_energy + p["k"] * est_noise_sigma) / 1.7
-        energy -= f32(threshold)
-        np.maximum(energy, 0, out=energy)
-        # frequency-spread weight 1 / (1 + exp((cutOff - width) g)), width = sumAn/(maxAn+eps)/n
-        max_an += eps
-        np.divide(sum_an, max_an, out=max_an)
-        max_an *= -p["g"] / nscale
-        max_an += p["cut_off"] * p["g"]
-        np.exp(max_an, out=max_an)
-        max_an += 1
-        energy /= max_an
-    total_sum_an = np.sum(sums_an, axis=0).astype(np.float64)
-    total_sum_an += eps
-    pc = np.sum(energies, axis=0).astype(np.float64)
-    pc /= total_sum_an
-    # per-orientation phase congruency energy / sumAn, squared, into the covariance moments
-    np.divide(energies, sums_an, out=energies)
-    np.square(energies, out=energies)
-    cov = (bank.moment_weights @ energies.reshape(norient, -1)).astype(np.float64)
-    covx2, covy2, covxy = cov.reshape(3, rows, cols)
-    denom = covx2 - covy2
-    np.square(denom, out=denom)
-    np.square(covxy, out=covxy)
-    denom += covxy
-    np.sqrt(denom, out=denom)
-    denom += eps
-    trace = np.add(covx2, covy2, out=covx2)
-    big_m = np.add(trace, denom, out=covy2)  # the moments reuse the covariance planes
-    big_m /= 2
-    small_m = np.subtract(trace, denom, out=covxy)
-    small_m /= 2
+        # energy = max(energy - threshold, 0) / (1 + exp((cutOff - width) g))
+        np.exp(expo, out=expo)
+        weight_pass(per_pixel, f32(threshold), expo, energy, sums_an[o].reshape(-1))
+    # the overall phase congruency and the moments of the orientation covariance, in compiled
+    # passes over the pixels (one output plane each)
+    e_flat, s_flat = energies.reshape(norient, -1), sums_an.reshape(norient, -1)
+    pc, big_m, small_m = (np.empty((rows, cols)) for _ in range(3))
+    overall_pc(e_flat, s_flat, eps, pc.reshape(-1))
+    moments(e_flat, s_flat, bank.moment_weights, eps, 1.0, big_m.reshape(-1))
+    moments(e_flat, s_flat, bank.moment_weights, eps, -1.0, small_m.reshape(-1))
     return pc, big_m, small_m
 
 

@@ -120,11 +120,13 @@ _MEMO = threading.local()
 
 def memo(planes: Sequence[np.ndarray], key: tuple, compute: Callable[[], T]) -> T:
     """compute() once per set of read-only planes: a later call with the very same plane
-    objects returns the stored result (plain floats only, never scratch arrays).
+    objects returns the stored result (floats, or fresh arrays that no caller modifies; never
+    scratch arrays of an Arena).
 
     compute_many() hands every metric of a triple the same read-only planes, so a score that two
     metrics share is computed once (Tang's "SSIM" is the first scale of its "MS_SSIM"; Qs and Qw
-    come from the same maps). An entry lives only as long as its planes (weak references), and
+    come from the same maps; Nabf and Labf from the same Petrovic terms; VIF and VIFF from the
+    same per-scale statistics). An entry lives only as long as its planes (weak references), and
     writable arrays are never memoised (their contents could change between calls)."""
     if not all(isinstance(p, np.ndarray) and not p.flags.writeable for p in planes):
         return compute()
