@@ -26,32 +26,14 @@ caller).
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
 from numba import carray, njit, prange, types
 from numba.extending import intrinsic
 
-from ._scan_numba import _FM
+from ._scan_numba import _FM, _exp32_core
 
 _F32 = np.float32
-_LOG2E = _F32(1.4426950408889634)
-_LN2_HI = _F32(0.693359375)
-_LN2_LO = _F32(-2.12194440e-4)
-_C = tuple(_F32(1.0 / f) for f in (5040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0, 1.0))
-_C7, _C6, _C5, _C4, _C3, _C2, _C1, _C0 = _C
 _LO = _F32(-87.0)
-_HALF = _F32(0.5)
 _ZERO = _F32(0.0)
-
-
-@intrinsic
-def _i32_as_f32(typingctx, v):
-    """Reinterpret the bits of an int32 as a float32 (inlined LLVM bitcast)."""
-    if not isinstance(v, types.Integer) or v.bitwidth != 32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-    return types.float32(types.int32), codegen
 
 
 @intrinsic
@@ -72,19 +54,8 @@ def _stack_f32(typingctx, size):
 @njit(inline="always", fastmath=_FM)
 def _exp32(x):
     """exp(x) for float32 x <= 0 (the scan's decay), relative error ~1e-7, clamped below at
-    -87 (exp(-87) ~ 1.6e-38); vectorisable. x = k ln2 + r, |r| <= ln2/2, degree-7 Taylor."""
-    x = _LO if x < _LO else x
-    k = np.float32(np.floor(x * _LOG2E + _HALF))
-    r = (x - k * _LN2_HI) - k * _LN2_LO
-    p = _C7
-    p = p * r + _C6
-    p = p * r + _C5
-    p = p * r + _C4
-    p = p * r + _C3
-    p = p * r + _C2
-    p = p * r + _C1
-    p = p * r + _C0
-    return p * _i32_as_f32(np.int32((np.int32(k) + np.int32(127)) << np.int32(23)))
+    -87 (exp(-87) ~ 1.6e-38); vectorisable (the polynomial is _scan_numba._exp32_core)."""
+    return _exp32_core(_LO if x < _LO else x)
 
 
 # ---------------------------------------------------------------------------------------------

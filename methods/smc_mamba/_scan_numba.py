@@ -116,12 +116,11 @@ def _i32_as_f32(typingctx, v):
 
 
 @njit(inline="always", fastmath=_FM)
-def _exp32(x):
-    """exp(x) for float32 x, relative error ~1e-7, clamped to [exp(-87), exp(88)]; nan gives
-    nan. Vectorisable (no libm call): x = k ln2 + r, |r| <= ln2/2, degree-7 Taylor, 2**k from
-    the exponent bits. All float32 (np.floor keeps the type; math.floor would give an int64
-    and push the whole loop to float64)."""
-    x = _F32(-87.0) if x < _F32(-87.0) else (_F32(88.0) if x > _F32(88.0) else x)
+def _exp32_core(x):
+    """exp(x) for float32 x in [-87, 88] (callers clamp), relative error ~1e-7; vectorisable
+    (no libm call): x = k ln2 + r, |r| <= ln2/2, degree-7 Taylor, 2**k from the exponent bits.
+    All float32 (np.floor keeps the type; math.floor would give an int64 and push the whole
+    loop to float64). Shared with the channel-scan kernels (_chan_numba)."""
     k = np.floor(x * _LOG2E32 + _F32(0.5))
     r = (x - k * _LN2_HI32) - k * _LN2_LO32
     c7, c6, c5, c4, c3, c2, c1, c0 = _EXP32_C
@@ -134,6 +133,12 @@ def _exp32(x):
     p = p * r + c1
     p = p * r + c0
     return p * _i32_as_f32(np.int32((np.int32(k) + np.int32(127)) << np.int32(23)))
+
+
+@njit(inline="always", fastmath=_FM)
+def _exp32(x):
+    """exp(x) for float32 x, clamped to [exp(-87), exp(88)]; nan gives nan."""
+    return _exp32_core(_F32(-87.0) if x < _F32(-87.0) else (_F32(88.0) if x > _F32(88.0) else x))
 
 
 @njit(inline="always", fastmath=_FM)
