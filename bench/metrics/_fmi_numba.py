@@ -41,6 +41,25 @@ from ._fmi_pair9 import pair_row9
 from ._numba_ops import _TINY, _log2, _sel
 
 
+@njit(inline="always", error_model="numpy")
+def _pdf_cdf(xn, tot, n, pdf, cdf):
+    """pdf[k] = xn[k] / tot and its running sum cdf[k] for k < n (each window a column), then
+    the merge sentinel row n: pdf 0, CDF +inf."""
+    cols = xn.shape[1]
+    for k in range(n):
+        xk, pk, ck = xn[k], pdf[k], cdf[k]
+        for c in range(cols):
+            pk[c] = xk[c] / tot[c]
+        if k == 0:
+            ck[:] = pk
+        else:
+            cp = cdf[k - 1]
+            for c in range(cols):
+                ck[c] = cp[c] + pk[c]
+    pdf[n, :] = 0.0
+    cdf[n, :] = np.inf
+
+
 @njit(error_model="numpy")
 def _row_stats(x, r, w, xn, pdf, cdf, lpdf, cen, sc, tmp):
     """Per-window terms of the windows x[r:r+w, c:c+w], c = 0..C-1, as _WindowStats forms them,
@@ -87,18 +106,7 @@ def _row_stats(x, r, w, xn, pdf, cdf, lpdf, cen, sc, tmp):
         else:
             for c in range(cols):
                 tot[c] = tot[c] + col[c]
-    for k in range(n):
-        xk, pk, ck = xn[k], pdf[k], cdf[k]
-        for c in range(cols):
-            pk[c] = xk[c] / tot[c]
-        if k == 0:
-            ck[:] = pk
-        else:
-            cp = cdf[k - 1]
-            for c in range(cols):
-                ck[c] = cp[c] + pk[c]
-    pdf[n, :] = 0.0
-    cdf[n, :] = np.inf
+    _pdf_cdf(xn, tot, n, pdf, cdf)
     e1, e2, mean = tmp[0], tmp[1], tmp[2]
     e1[:] = 0.0
     e2[:] = 0.0
@@ -174,18 +182,7 @@ def _row_stats9(x, r, xn, pdf, cdf, lpdf, cen, sc):
     for c in range(cols):  # sum(sum(sub)): each column top to bottom, then left to right
         tot[c] = ((xn[0, c] + xn[1, c]) + xn[2, c]) + ((xn[3, c] + xn[4, c]) + xn[5, c]) \
             + ((xn[6, c] + xn[7, c]) + xn[8, c])
-    for k in range(_N9):
-        xk, pk, ck = xn[k], pdf[k], cdf[k]
-        for c in range(cols):
-            pk[c] = xk[c] / tot[c]
-        if k == 0:
-            ck[:] = pk
-        else:
-            cp = cdf[k - 1]
-            for c in range(cols):
-                ck[c] = cp[c] + pk[c]
-    pdf[_N9, :] = 0.0
-    cdf[_N9, :] = np.inf
+    _pdf_cdf(xn, tot, _N9, pdf, cdf)
     lpdf[_N9, :] = 0.0
     sd = sc[1]
     for c in range(cols):

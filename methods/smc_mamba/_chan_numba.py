@@ -98,12 +98,12 @@ def _sigmoid32(x):
 
 
 @njit(inline="always", fastmath=_FM)
-def _gather(a, b, cross, p0, n_pix, S):
-    """Sequences of pixels p0..p0+_W-1 into S (L, _W); lanes past n_pix get zeros. a, b:
-    (B, n, HW) channel-major; pixel p is (p // HW, p % HW). When the group lies in one image
-    (the usual case) each channel's _W values are one contiguous run."""
+def _gather(a, b, cross, step, p0, n_pix, S):
+    """Sequences of pixels p0..p0+_W-1 into S (L, _W): channel i of a into row i * step and,
+    if `cross` (step 2), of b into row 2 i + 1; other rows are left as they are; lanes past
+    n_pix get zeros. a, b: (B, n, HW) channel-major; pixel p is (p // HW, p % HW). When the
+    group lies in one image (the usual case) each channel's _W values are one contiguous run."""
     n, hw = a.shape[1], a.shape[2]
-    step = 2 if cross else 1
     bi = p0 // hw
     q0 = p0 - bi * hw
     if q0 + _W <= hw:
@@ -257,7 +257,7 @@ def chan_fwd(a, b, cross, n_dir, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb, out, n_
         none = np.empty((0, k, n_state, _W), np.float32)
         for g in range(blk * n_grp // n_blocks, (blk + 1) * n_grp // n_blocks):
             p0 = g * _W
-            _gather(a, b, cross, p0, n_pix, S)
+            _gather(a, b, cross, step, p0, n_pix, S)
             Y[:] = pb[0]
             for e in range(n_dir):
                 _dir_coefs(e, lw, lb, xw, xb, dtw, dtb, al, be)
@@ -306,7 +306,6 @@ def chan_bwd(a, b, cross, n_dir, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb, gout, g
     for blk in prange(n_blocks):
         S = carray(_stack_f32(length * _W), (length, _W))
         G = carray(_stack_f32(length * _W), (length, _W))  # dL/dout per token (0: dropped)
-        S2 = carray(_stack_f32(length * _W), (length, _W))  # gout of the group, channel rows
         gs = carray(_stack_f32(length * _W), (length, _W))
         x = carray(_stack_f32(k * n_state * _W), (k, n_state, _W))
         h = carray(_stack_f32(k * n_state * _W), (k, n_state, _W))
@@ -346,12 +345,9 @@ def chan_bwd(a, b, cross, n_dir, lw, lb, xw, xb, dtw, dtb, A, D, pw, pb, gout, g
         gp = gpar[blk]
         for g in range(blk * n_grp // n_blocks, (blk + 1) * n_grp // n_blocks):
             p0 = g * _W
-            _gather(a, b, cross, p0, n_pix, S)
+            _gather(a, b, cross, step, p0, n_pix, S)
             G[:] = _ZERO
-            _gather(gout, gout, False, p0, n_pix, S2)
-            for i in range(n):
-                for w in range(_W):
-                    G[i * step, w] = S2[i, w]
+            _gather(gout, gout, False, step, p0, n_pix, G)
             gs[:] = _ZERO
             for Q in (Qlw, Qlb, QxwR, QxbR, QxwB, QxbB, QxwC, QxbC, Qdtw, Qdtb, QA, QD, Qpw,
                       Qpb):
