@@ -9,9 +9,12 @@ loops and LLVM only vectorises innermost loops (the loop over the windows must b
 loop writes a single array, so that it vectorises without many runtime alias checks. Every
 local is assigned once (numba's SSA pass is quadratic in the redefinitions of one name) and
 every choice is a select (_sel), not a Python conditional (each would be a basic block).
+Every operation is float32 (constants are float32 globals), so that LLVM vectorises 16 windows
+per AVX-512 vector: its vector width follows the widest type in the loop.
 The algorithm is that of bench.metrics._fmi_numba (see its module notes and
 bench.metrics.fmi._pair_fmi); tests/test_metrics_information.py checks that the file is this
-generator's output.
+generator's output, and that bench.metrics._fmi_numba.PAIR9_SHA256 is its fingerprint
+(rerunning the generator: update it).
 """
 from __future__ import annotations
 
@@ -29,7 +32,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._numba_ops import _TINY, _log2, _sel
+from ._numba_ops import _F32, _TINY32, _log2f, _sel
+
+_Z32 = _F32(0.0)
+_O32 = _F32(1.0)
+_INF32 = _F32(np.inf)
+_NINF32 = _F32(-np.inf)
+_NAN32 = _F32(np.nan)
+_COND32 = _F32(1e-2)
+_HMIN32 = _F32(0.5)
+_PHIMIN32 = _F32(1e-5)
+_K1, _K2, _K3, _K4, _K5, _K6, _K7, _K8, _K9 = (_F32(k) for k in range(1, 10))
 
 '''
 
@@ -66,35 +79,31 @@ def generate() -> str:
     for k in range(N):
         e.set(f"f{k}", f"cdf[0, {k}, c]")
     for k in range(N):
+        e.set(f"fs{k}", f"surv[0, {k}, c]", "1 - F_k, formed in float64")
+    for k in range(N):
         e.set(f"p{k}", f"pdf[0, {k}, c]")
     for k in range(N):
         e.set(f"l{k}", f"lpdf[0, {k}, c]")
-    e.set("num", "cen[s, 0, c] * cen[0, 0, c]", "MATLAB's order: exact zeros decide c = 0")
-    for k in range(1, N):
-        e.add("num", f"cen[s, {k}, c] * cen[0, {k}, c]")
-    e.set("cc", f"_sel({e['num']} == 0, 0.0, "
-                f"{e['num']} / np.sqrt(sc[s, 0, c] * sc[0, 0, c]))")
-    e.set("neg", "cc < 0")
+    e.set("cc", "sgn[c]", "the correlation (its zero and sign decided in float64)")
+    e.set("neg", "cc < _Z32")
     e.note("the source: for c < 0 the lower bound is the upper bound of F and the reversed")
-    e.note("source, whose CDF is 1 - S_(n-2), .., 1 - S_0, 1")
+    e.note("source, whose CDF is 1 - S_(n-2), .., 1 - S_0, 1 (and survival S_(n-2), .., S_0, 0)")
     for k in range(N):
-        rev = f"1.0 - cdf[s, {N - 2 - k}, c]" if k < N - 1 else "1.0"
+        rev = f"surv[s, {N - 2 - k}, c]" if k < N - 1 else "_O32"
         e.set(f"v{k}", f"_sel(neg, {rev}, cdf[s, {k}, c])")
+    for k in range(N):
+        rev = f"cdf[s, {N - 2 - k}, c]" if k < N - 1 else "_Z32"
+        e.set(f"vs{k}", f"_sel(neg, {rev}, surv[s, {k}, c])")
     for k in range(N):
         e.set(f"q{k}", f"_sel(neg, pdf[s, {N - 1 - k}, c], pdf[s, {k}, c])")
     for k in range(N):
         e.set(f"g{k}", f"_sel(neg, lpdf[s, {N - 1 - k}, c], lpdf[s, {k}, c])")
-    e.set("rt", "v0")
-    for k in range(1, N):
-        e.add("rt", f"v{k}")
-    e.set("ri", "v1")
-    for k in range(2, N):
-        e.add("ri", f"{k}.0 * v{k}")
-    e.set("sctot", f"_sel(neg, {e['rt']}, sc[s, 4, c])", "sum_k S_k")
-    e.set("sisum", f"_sel(neg, {e['ri']}, sc[s, 5, c])", "sum_k k S_k")
-    e.set("smin", "0.0")
-    e.set("psum", "0.0")
-    e.set("plog", "0.0")
+    e.set("sctot", "_sel(neg, sc[s, 7, c], sc[s, 4, c])", "sum_k S_k")
+    e.set("shtot", "_sel(neg, sc[s, 8, c], sc[s, 6, c])", "sum_k (1 - S_k)")
+    e.set("rf", "_Z32")
+    e.set("rg", "_Z32")
+    e.set("psum", "_Z32")
+    e.set("plog", "_Z32")
     sides = (("f", "p", "l", "v", "q", "g", "<", "fused value f_i: position i + #(v_j < f_i), "
               "cell (i, #(v_j < f_i))"),
              ("v", "q", "g", "f", "p", "l", "<=", "source value v_j: position j + #(f_i <= v_j), "
@@ -102,8 +111,8 @@ def generate() -> str:
     for side, (x, xp, xl, o, op, ol, rel, text) in enumerate(sides):
         e.note(text)
         for i in range(N):
-            e.set("cnt", "0.0")
-            e.set("lst", "-np.inf")
+            e.set("cnt", "_Z32")
+            e.set("lst", "_NINF32")
             e.set("ps", f"{op}0")
             e.set("ls", f"{ol}0")
             for j in range(N):
@@ -119,56 +128,83 @@ def generate() -> str:
 
                     def sel(hit, miss):
                         return f"_sel({m}, {miss}, {hit})"
-                nxt_p = f"{op}{j + 1}" if j + 1 < N else "0.0"
-                nxt_l = f"{ol}{j + 1}" if j + 1 < N else "0.0"
-                e.add("cnt", sel("1.0", "0.0"))
+                nxt_p = f"{op}{j + 1}" if j + 1 < N else "_Z32"
+                nxt_l = f"{ol}{j + 1}" if j + 1 < N else "_Z32"
+                e.add("cnt", sel("_O32", "_Z32"))
                 e.set("lst", sel(f"{o}{j}", e["lst"]))
                 e.set("ps", sel(nxt_p, e["ps"]))
                 e.set("ls", sel(nxt_l, e["ls"]))
             before = f"max({x}{i - 1}, {e['lst']})" if i > 0 else e["lst"]
             e.set("bef", before, "the value before it in merged order (0 first)")
-            e.set("bef", f"_sel({e['bef']} == -np.inf, 0.0, {e['bef']})")
+            e.set("bef", f"_sel({e['bef']} == _NINF32, _Z32, {e['bef']})")
             pc = e.set(f"p{x}{i}", f"{xp}{i} * {e['ps']}")
             e.set(f"d{x}{i}", f"{x}{i} - {e['bef']}")
-            e.add("smin", f"{x}{i} * ({N - i}.0 - {e['cnt']})")
+            e.add("rf", f"{x}{i} * {e['cnt']}")
+            e.add("rg", f"{x}s{i} * {e['cnt']}")
             e.add("psum", pc)
             e.add("plog", f"{pc} * ({xl}{i} + {e['ls']})" if side == 0 else
                   f"{pc} * ({e['ls']} + {xl}{i})")
-    e.add("smin", "(sc[0, 5, c] + sisum)")
-    e.set("cov", f"{e['smin']} - sc[0, 4, c] * sctot")
+    e.note("Hoeffding's covariance sum_ij min(F_i, S_j) - F_i S_j, in the better conditioned of")
+    e.note("two forms: the CDF form 9 (sum F + sum S) - sum F sum S - sum_k t_k (other-side values")
+    e.note("before t_k), or the survival form sum_k (1 - t_k) (other-side values before it) -")
+    e.note("sum (1 - F) sum (1 - S); mag bounds the terms that cancel")
+    e.set("ctf", "sc[0, 4, c]")
+    e.set("magf", "_K9 * (ctf + sctot)")
+    e.set("covf", f"magf - ctf * sctot - {e['rf']}")
+    e.set("ghp", "sc[0, 6, c] * shtot")
+    e.set("magg", f"{e['rg']} + ghp")
+    e.set("covg", f"{e['rg']} - ghp")
+    e.set("useg", "magg < magf")
+    e.set("cov", "_sel(useg, covg, covf)")
+    e.set("mag", "_sel(useg, magg, magf)")
     e.set("sdp", "sc[0, 1, c] * sc[s, 1, c]")
     e.set("wt", "abs(cc) / (cov / sdp)")
-    e.set("wt", f"_sel((sdp > 0) & (cc != 0) & (abs({e['wt']}) < np.inf), {e['wt']}, 0.0)")
-    e.set("k1", f"1.0 - {e['wt']}")
+    e.set("wt", f"_sel((sdp > _Z32) & (cc != _Z32) & (abs({e['wt']}) < _INF32), {e['wt']}, _Z32)")
+    e.set("k1", f"_O32 - {e['wt']}")
     e.set("ak1", "abs(k1)")
-    e.set("lk", "_log2(_sel(ak1 > 0, ak1, 1.0))")
+    e.set("lk", "_log2f(_sel(ak1 > _Z32, ak1, _O32))")
     e.set("ft", "sc[0, 3, c]")
     e.set("stot", "sc[s, 3, c]")
     e.note("separable sum over all cells of g(k1 pf_i ps_j), minus its path cells' part")
     e.set("hj", "-k1 * (lk * ft * stot + sc[0, 2, c] * stot + ft * sc[s, 2, c])")
     e.set("hj", f"{e['hj']} + k1 * (lk * {e['psum']} + {e['plog']})")
     e.note("J = p + phi (d - p) on the 2n path cells")
-    e.set("jsum", "0.0")
+    terms = []
     for x in ("f", "v"):
         for k in range(N):
             jv = e.set("jv", f"(d{x}{k} - p{x}{k}) * {e['wt']} + p{x}{k}")
-            e.add("jsum", f"{jv} * _log2(abs({jv}) + _TINY)")
-    e.set("hj", f"{e['hj']} - {e['jsum']}")
+            terms.append(e.set(f"jl{x}{k}", f"{jv} * _log2f(abs({jv}) + _TINY32)"))
+    e.note("summed as a balanced tree (float32 rounding grows with the depth, not the count)")
+    while len(terms) > 1:
+        pairs = [terms[i:i + 2] for i in range(0, len(terms), 2)]
+        terms = [e.set("jsum", " + ".join(pair)) if len(pair) == 2 else pair[0]
+                 for pair in pairs]
+    e.set("hj", f"{e['hj']} - {terms[0]}")
     e.set("hsum", "-sc[s, 2, c] - sc[0, 2, c]")
     e.set("mi", f"hsum - {e['hj']}")
-    e.set("val", "2.0 * mi / hsum")
+    e.set("val", "_K2 * mi / hsum")
+    e.note("float64 instead: |phi| > max_phi (cancelling cell terms), a covariance within 1% of")
+    e.note("its float32 rounding scale, near-zero entropies (float32 MI noise ~1e-6 bit / H).")
+    e.note("|phi| < 1e-5: MI = 0 (it is O(phi^2), below that noise)")
+    e.set("redo", f"(abs({e['wt']}) > max_phi) | ((wt_1 != _Z32) & (abs(cov) < _COND32 * mag"
+                  f")) | (hsum < _HMIN32)")
     body = "\n".join(e.lines)
-    return HEADER + f'''
+    return HEADER + f"""
 @njit(cache=True, error_model="numpy")
-def pair_row9(s, pdf, cdf, lpdf, cen, sc, out):
-    """FMI of the pair (source s, fused 0) for every 3 x 3 window of the row: out[c] for
-    window c, from the element-major per-window terms of bench.metrics._fmi_numba._row_stats
-    (pdf, cdf, lpdf: (3, 10, C); cen: (3, 9, C); sc: (3, 6, C); image 0 the fused one). The
-    raw-equality rule (value 1) is applied by the caller."""
-    for c in range(out.shape[0]):
-{body}
-        out[c] = _sel((mi != 0) & (hsum != 0) & (abs(val) < np.inf), val, 0.0)
-'''
+def pair_row9(s, cols, pdf, cdf, surv, lpdf, sc, sgn, max_phi, out):
+    \"\"\"FMI of the pair (source s, fused 0) for every 3 x 3 window of the row, in float32:
+    out[c] for window c, from the float32 copies of the element-major per-window terms of
+    bench.metrics._fmi_numba._row_stats9 (pdf, cdf, lpdf: (3, 10, C); sc: (3, 6, C); image 0
+    the fused one) and the pair's correlation sgn (C,), whose zero and sign were decided in
+    float64. Every operation is float32, so that the loop runs 16 windows per AVX-512
+    vector. A window whose |phi| exceeds max_phi (large cancelling cell terms) gets NaN, for
+    the caller to score in float64; the raw-equality rule (value 1) is applied by the
+    caller. Windows 0 .. cols - 1 of the buffers.\"\"\"
+    for c in range(cols):
+{{body}}
+        res = _sel((mi != _Z32) & (abs(wt_1) >= _PHIMIN32) & (abs(val) < _INF32), val, _Z32)
+        out[c] = _sel(redo, _NAN32, res)
+""".replace("{body}", body)
 
 
 def main() -> None:

@@ -11,9 +11,6 @@ from functools import lru_cache
 
 import numpy as np
 
-from .matlab import imfilter
-
-
 # MATLAB Wavelet Toolbox 'dmey' (discrete Meyer) reconstruction low-pass filter Lo_R, 102 taps,
 # sum sqrt(2): the values wfilters('dmey') returns (as tabulated e.g. in JWave's Dmey.java,
 # Apache-2.0). PyWavelets' 'dmey' is a different 62-tap approximation, so dwt2(...,'dmey') of
@@ -55,36 +52,6 @@ def matlab_dmey():
     return pywt.Wavelet("matlab-dmey", filter_bank=[lo_r[::-1], hi_r[::-1], lo_r, hi_r])
 
 
-def _correlate3_replicate(x: np.ndarray, kernels: list[np.ndarray]) -> list[np.ndarray]:
-    """3 x 3 correlations with replicate padding, 'same' size, each summed term by term in the
-    order of Octave's conv2 (the kernel rotated by 180 degrees, column-major): for ties that
-    are exact in exact arithmetic (|bx| = |by|, equal neighbours) the rounding order decides
-    edge()'s thinning. Each |coefficient| * image is computed once and added or subtracted
-    (the same IEEE result as adding the signed product)."""
-    p = np.pad(np.asarray(x, dtype=np.float64), 1, mode="edge")
-    h, w = np.shape(x)
-    scaled: dict[float, np.ndarray] = {}
-    outs = []
-    for k in kernels:
-        out = None
-        for col in (2, 1, 0):
-            for row in (2, 1, 0):
-                c = float(k[row, col])
-                if c == 0.0:
-                    continue
-                if abs(c) not in scaled:
-                    scaled[abs(c)] = abs(c) * p
-                term = scaled[abs(c)][row:row + h, col:col + w]
-                if out is None:
-                    out = term.copy() if c > 0 else -term
-                elif c > 0:
-                    out += term
-                else:
-                    out -= term
-        outs.append(np.zeros((h, w)) if out is None else out)
-    return outs
-
-
 def matlab_edge_sobel(img: np.ndarray) -> np.ndarray:
     """MATLAB `edge(I)` with its defaults (Sobel, automatic threshold, thinning) -> bool map.
 
@@ -96,25 +63,16 @@ def matlab_edge_sobel(img: np.ndarray) -> np.ndarray:
     a neighbour test outside the image counting as passed. The filters are summed in the
     order of Octave's conv2, which the reference run used: on im2double images (Tang) exact
     ties of bx and by are broken by rounding, so the order matters there (up to 1e-4 of FMI);
-    on integer-valued images every term is exact (and the fast filter is used)."""
-    x = np.asarray(img, dtype=np.float64)
-    op = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]]) / 8.0
-    if np.abs(x).max(initial=0.0) < 2.0 ** 40 and np.array_equal(x, np.rint(x)):
-        # integer-valued: every term and partial sum is exact, any order gives these values
-        bx = np.abs(imfilter(x, op.T, "replicate"))
-        by = np.abs(imfilter(x, op, "replicate"))
-    else:
-        bx, by = (np.abs(r) for r in _correlate3_replicate(x, [op.T, op]))
-    b = bx * bx + by * by
+    on integer-valued images every term is exact. Compiled passes (bench.metrics._edge_numba);
+    the mean of b is NumPy's sum, as before."""
+    from ._edge_numba import sobel_magnitudes, thin_edges
+    x = np.ascontiguousarray(img, dtype=np.float64)
+    bx, by, b = (np.empty_like(x) for _ in range(3))
+    sobel_magnitudes(x, bx, by, b)  # compiled; the terms summed in conv2's order
     cutoff = 4.0 * b.sum() / b.size
-    true_col = np.ones((b.shape[0], 1), dtype=bool)
-    true_row = np.ones((1, b.shape[1]), dtype=bool)
-    b1 = np.hstack([true_col, b[:, :-1] <= b[:, 1:]])  # left neighbour <= centre
-    b2 = np.hstack([b[:, :-1] > b[:, 1:], true_col])  # centre > right neighbour
-    b3 = np.vstack([true_row, b[:-1, :] <= b[1:, :]])  # upper neighbour <= centre
-    b4 = np.vstack([b[:-1, :] > b[1:, :], true_row])  # centre > lower neighbour
-    tol = 100.0 * np.finfo(np.float64).eps
-    return (b > cutoff) & (((bx >= by - tol) & b1 & b2) | ((by >= bx - tol) & b3 & b4))
+    out = np.empty(x.shape, dtype=bool)
+    thin_edges(bx, by, b, cutoff, 100.0 * np.finfo(np.float64).eps, out)
+    return out
 
 
 def _snap(x: np.ndarray, bits: int = 42) -> np.ndarray:
