@@ -427,7 +427,8 @@ def test_fmi_pair9_kernel_is_the_generator_output():
 def test_dwt2_symmetric_equals_pywavelets():
     import pywt
     rng = np.random.default_rng(5)
-    for w in (fmi_features.matlab_dmey(), pywt.Wavelet("dmey"), pywt.Wavelet("db2")):
+    for w in (fmi_features.matlab_dmey(), pywt.Wavelet("dmey"), pywt.Wavelet("db2"),
+              pywt.Wavelet("haar")):  # haar: 2 taps, the one-row path of the kernel
         for shape in ((37, 23), (5, 130), (64, 48)):
             x = rng.random(shape) * 255
             want = pywt.dwt2(x, w, mode="symmetric")

@@ -450,17 +450,24 @@ def fmi_window_map(fa, fb, ff, w, reuse, max_phi):
             _row_stats(ff, r, w, xn[0], pdf[0], cdf[0], lpdf[0], cen[0], sc[0], tmp)
             _row_stats(fa, r, w, xn[1], pdf[1], cdf[1], lpdf[1], cen[1], sc[1], tmp)
             _row_stats(fb, r, w, xn[2], pdf[2], cdf[2], lpdf[2], cen[2], sc[2], tmp)
-        eq[:] = True
+        # raw equality of the windows (a compiled, branch-free pass per window element)
+        e0, e1 = eq[0], eq[1]
+        e0[:] = True
+        e1[:] = True
         for j in range(w):
             for i in range(w):
+                a_row, f_row = fa[r + i, j:j + cols], ff[r + i, j:j + cols]
                 for c in range(cols):
-                    eq[0, c] &= fa[r + i, c + j] == ff[r + i, c + j]
+                    e0[c] = e0[c] & (a_row[c] == f_row[c])
         for j in range(w):
             for i in range(w):
-                k = j * w + i
-                for c in range(cols):
-                    fv = xn[0, k, c] if reuse and not eq[0, c] else ff[r + i, c + j]
-                    eq[1, c] &= fb[r + i, c + j] == fv
+                b_row, f_row, xk = fb[r + i, j:j + cols], ff[r + i, j:j + cols], xn[0, j * w + i]
+                if reuse:  # B is compared with F's window as the (A, F) branch left it
+                    for c in range(cols):
+                        e1[c] = e1[c] & (b_row[c] == _sel(e0[c], f_row[c], xk[c]))
+                else:
+                    for c in range(cols):
+                        e1[c] = e1[c] & (b_row[c] == f_row[c])
         if fast:  # the straight-line float32 kernel of _fmi_pair9
             for q in range(2):
                 _correlation_row9(q + 1, cols, cen, sc, sgn)
@@ -470,15 +477,13 @@ def fmi_window_map(fa, fb, ff, w, reuse, max_phi):
                     vq[c] = out32[c]
         else:
             vals[:] = np.nan
-        for q in range(2):  # raw-equal windows score 1; flagged ones take the float64 path
+        for q in range(2):  # flagged windows (NaN) that are not raw-equal: the float64 path
             vq, eqq = vals[q], eq[q]
             for c in range(cols):
-                if eqq[c]:
-                    vq[c] = 1.0
-                elif np.isnan(vq[c]):
+                if np.isnan(vq[c]) and not eqq[c]:
                     vq[c] = _pair_value(c, q, n, pdf, cdf, cen, sc, loc, row, terms, jl)
         out = res[r]
         va, vb = vals[0], vals[1]
-        for c in range(cols):
-            out[c] = (va[c] + vb[c]) / 2.0
+        for c in range(cols):  # raw-equal windows score 1
+            out[c] = (_sel(e0[c], 1.0, va[c]) + _sel(e1[c], 1.0, vb[c])) / 2.0
     return res
