@@ -448,6 +448,40 @@ def test_shared_scores_are_reused_only_for_the_same_read_only_planes():
     assert mef_ssim_level(other[:2], other[2]) != first
 
 
+def test_compute_many_shares_work_without_changing_a_bit():
+    """compute_many shares window statistics, SSIM maps, 2 x 2 pyramids, normalised planes,
+    level maps and joint histograms between metrics (bench.metrics.windows); every value (and
+    every failure) equals a separate compute() call's, bit for bit."""
+    from bench.metrics import compute_many
+    a, b, f = triple((180, 192), seed=61)  # MS-SSIM needs 176 x 176
+    a[10:40, 10:50] = 0.0  # constant windows: snapped variances and Qy's flat-lambda rules
+    b[20:50, 30:70] = 200.0
+    b[100:130, 100:140] = 0.0
+    a[100:130, 100:140] = 0.0
+    f[60:90, 5:40] = 77.0
+    names = ["MEF-SSIM", "MS-SSIM", "SSIM", "Qs", "Qw", "Qc", "Qy", "VIF", "VIFF", "Labf",
+             "Nabf", "Qabf", "Qcb", "Qcv", "NMI", "QNCIE", "TE", "TE_nava", "MI", "EN", "CE",
+             "MSE", "RMSE", "PSNR", "Qsf", "CC", "SCD"]
+    for profile in ("default", "liu", "mefb", "tang"):
+        vals, errors = compute_many(names, a, b, f, profile=profile)
+        for name in names:
+            if name in errors:
+                with pytest.raises(ValueError):
+                    compute(name, a, b, f, profile=profile)
+            else:
+                assert vals[name] == compute(name, a, b, f, profile=profile), (profile, name)
+
+
+def test_mef_ssim_two_source_passes_equal_the_general_ones():
+    from bench.metrics.mef_ssim import _mef_ssim_level
+    a, b, f = triple((40, 52), seed=62)
+    b[:15, :20] = 77.0
+    a[25:, 30:] = 0.0
+    f[:5] = 0.0
+    for k in (0.03, 1e-6):
+        assert _mef_ssim_level([a, b], f, k) == _mef_ssim_level([a, b], f, k, generic=True)
+
+
 # ------------------------------------------------------------------------------------------------
 # reference-based metrics
 # ------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import MetricUndefined
 from .registry import register_metric
+from .windows import Arena, buffer
 
 
 def _corr(x: np.ndarray, y: np.ndarray, name: str, x_mean: float | None = None) -> float:
@@ -21,13 +22,18 @@ def _corr(x: np.ndarray, y: np.ndarray, name: str, x_mean: float | None = None) 
     x_mean replaces mx in the numerator only (Tang's CC_evaluation quirk)."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    dx = x - x.mean()
-    dy = y - y.mean()
-    sxx = float((dx * dx).sum())
-    syy = float((dy * dy).sum())
-    if sxx == 0 or syy == 0:
-        raise MetricUndefined(f"{name}: correlation with a constant image is undefined (0/0)")
-    num = float((((x - x_mean) if x_mean is not None else dx) * dy).sum())
+    with Arena():  # scratch arrays from the pool (pages already faulted in)
+        dx = np.subtract(x, x.mean(), out=buffer(x.shape))
+        dy = np.subtract(y, y.mean(), out=buffer(y.shape))
+        t = np.multiply(dx, dx, out=buffer(x.shape))
+        sxx = float(t.sum())
+        syy = float(np.multiply(dy, dy, out=t).sum())
+        if sxx == 0 or syy == 0:
+            raise MetricUndefined(f"{name}: correlation with a constant image is undefined "
+                                  "(0/0)")
+        if x_mean is not None:
+            np.subtract(x, x_mean, out=dx)
+        num = float(np.multiply(dx, dy, out=t).sum())
     return num / np.sqrt(sxx * syy)
 
 
@@ -72,4 +78,7 @@ def scd(a, b, f) -> float:
     Evaluator.SCD). MetricUndefined when a source is constant or F - A (F - B) is constant
     (e.g. F equal to a source).
     """
-    return _corr(f - b, a, "SCD") + _corr(f - a, b, "SCD")
+    with Arena():  # the differences are scratch
+        fb = np.subtract(f, b, out=buffer(np.shape(f)), dtype=np.float64)
+        fa = np.subtract(f, a, out=buffer(np.shape(f)), dtype=np.float64)
+        return _corr(fb, a, "SCD") + _corr(fa, b, "SCD")

@@ -21,11 +21,18 @@ import numpy as np
 
 from . import MetricUndefined
 from .registry import register_metric
+from .windows import Arena, buffer, memo
 
 
 def _sse(x: np.ndarray, f: np.ndarray) -> float:
-    d = np.asarray(x, dtype=np.float64) - np.asarray(f, dtype=np.float64)
-    return float((d * d).sum())
+    """sum((x - f)^2), memoised on read-only planes (MSE, RMSE and PSNR of one compute_many()
+    call share it)."""
+    def compute() -> float:
+        with Arena():
+            xx, ff = np.asarray(x, dtype=np.float64), np.asarray(f, dtype=np.float64)
+            d = np.subtract(xx, ff, out=buffer(np.broadcast_shapes(xx.shape, ff.shape)))
+            return float(np.multiply(d, d, out=d).sum())
+    return memo([x, f], ("sse",), compute)
 
 
 def _mse_pair(a, b, f, scale: float = 1.0) -> tuple[float, float]:

@@ -26,14 +26,19 @@ only matters for non-integer input: 'rint' (nearest, halves to even, numpy/CDDFu
 
 VIFB/MEFB conventions select the wrappers' channel loops (`vifb-loop-u8`, `mefb-loop-u8`, ...,
 see bench.metrics.profiles.channel_loop).
+
+Within one compute_many() call the level maps (`to_levels`: EN, CE, MI), the normalize1'd maps
+(NMI, QNCIE, TE, TE_nava, and Qcb/Qcv's float stretch) and the joint histograms of the same
+pairs are computed once (memoised on the read-only planes; the same values as separate calls).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import MetricUndefined
-from .matlab import matlab_round
+from .matlab import matlab_round, minmax_round255
 from .registry import register_metric
+from .windows import memo
 
 
 LN2 = np.log(2.0)
@@ -41,20 +46,31 @@ LN2 = np.log(2.0)
 
 # --------------------------------------------------------------------------- histograms
 def to_levels(img: np.ndarray, levels: str = "rint") -> np.ndarray:
-    """Integer grey levels 0..255 (int64) of a plane on the 0..255 scale.
+    """Integer grey levels 0..255 (int64) of a plane on the 0..255 scale (memoised, read-only,
+    on read-only planes: EN, CE and MI of one compute_many() call share them).
 
     levels: 'rint' (nearest, halves to even), 'round' (halves away from zero, as MATLAB round
     and uint8()), 'floor'. Values outside 0..255 are clipped."""
-    x = np.asarray(img, dtype=np.float64)
-    if levels == "rint":
-        q = np.rint(x)
-    elif levels == "round":
-        q = matlab_round(x)
-    elif levels == "floor":
-        q = np.floor(x)
-    else:
+    if levels not in ("rint", "round", "floor"):
         raise ValueError(f"levels must be 'rint', 'round' or 'floor', got {levels!r}")
-    return np.clip(q, 0, 255).astype(np.int64)
+
+    def compute() -> np.ndarray:
+        x = np.asarray(img, dtype=np.float64)
+        if levels == "rint":
+            q = np.rint(x)
+        elif levels == "round":
+            q = matlab_round(x)
+        else:
+            q = np.floor(x)
+        return _shared(np.clip(q, 0, 255, out=q).astype(np.int64), [img])
+    return memo([img], ("to_levels", levels), compute)
+
+
+def _shared(x: np.ndarray, planes: list) -> np.ndarray:
+    """x, read-only where it is memoised (every plane read-only), so no caller modifies it."""
+    if all(isinstance(p, np.ndarray) and not p.flags.writeable for p in planes):
+        x.flags.writeable = False
+    return x
 
 
 def grey_histogram(img: np.ndarray, levels: str = "rint") -> np.ndarray:
@@ -64,9 +80,15 @@ def grey_histogram(img: np.ndarray, levels: str = "rint") -> np.ndarray:
 
 
 def joint_histogram(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """256 x 256 joint probability of two integer level maps (0..255): rows x, columns y."""
-    counts = np.bincount((x.ravel() * 256 + y.ravel()), minlength=65536).astype(np.float64)
-    return (counts / counts.sum()).reshape(256, 256)
+    """256 x 256 joint probability of two integer level maps (0..255): rows x, columns y.
+    Memoised (read-only) on read-only level maps: NMI, QNCIE, TE and TE_nava of one
+    compute_many() call share the normalize1'd maps and so their joint histograms."""
+    def compute() -> np.ndarray:
+        idx = np.multiply(x.ravel(), 256)
+        idx += y.ravel()
+        counts = np.bincount(idx, minlength=65536).astype(np.float64)
+        return _shared((counts / counts.sum()).reshape(256, 256), [x, y])
+    return memo([x, y], ("joint_histogram",), compute)
 
 
 def _entropy(p: np.ndarray, log=np.log2) -> float:
@@ -89,15 +111,18 @@ def normalize1(img: np.ndarray, constant: str = "zero") -> np.ndarray:
     An all-zero image is returned unchanged (as normalize1.m does). Any other constant image
     divides 0 by 0 in normalize1.m and the MATLAB metric then fails on a NaN index:
     constant='error' raises MetricUndefined (the reference behaviour), constant='zero' maps the
-    image to zeros (fusebench's default, as VIFB's metricsMutinf.m does)."""
+    image to zeros (fusebench's default, as VIFB's metricsMutinf.m does). Memoised (read-only)
+    on read-only planes: NMI, QNCIE, TE and TE_nava of one compute_many() call share it."""
     x = np.asarray(img, dtype=np.float64)
-    lo, hi = float(x.min()), float(x.max())
-    if hi == lo:
+    stretched = minmax_round255(x)  # shared with Qcb / Qcv in compute_many
+    if stretched is None:
+        lo = float(x.min())
         if lo == 0.0 or constant == "zero":
             return np.zeros(x.shape, dtype=np.int64)
         raise MetricUndefined("normalize1 (Z. Liu / MEFB) divides by zero on a constant image "
                               f"(all pixels {lo:g}); the MATLAB reference fails on it")
-    return np.clip(matlab_round((x - lo) / (hi - lo) * 255.0), 0, 255).astype(np.int64)
+    return memo([stretched], ("normalize1_levels",), lambda: _shared(
+        np.clip(stretched, 0, 255).astype(np.int64), [stretched]))
 
 
 # --------------------------------------------------------------------------- EN

@@ -27,8 +27,34 @@ def channel_sum(rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def matlab_round(x: np.ndarray) -> np.ndarray:
-    """MATLAB round(): halves away from zero (numpy's rint rounds halves to even)."""
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+    """MATLAB round(): halves away from zero (numpy's rint rounds halves to even):
+    sign(x) floor(|x| + 0.5), evaluated in place on float arrays."""
+    r = np.abs(x)
+    if not isinstance(r, np.ndarray) or r.dtype.kind != "f":
+        return np.sign(x) * np.floor(np.abs(x) + 0.5)
+    r += 0.5
+    np.floor(r, out=r)
+    r *= np.sign(x)
+    return r
+
+
+def minmax_round255(img: np.ndarray) -> np.ndarray | None:
+    """matlab_round((x - min) / (max - min) * 255) of a plane as float64 (the stretch of Z. Liu's
+    normalize1.m), None for a constant plane (the callers' normalize1 decides what that means).
+
+    Memoised on read-only planes (then the result is read-only too): Qcb, Qcv, NMI, QNCIE, TE
+    and TE_nava of one compute_many() call normalise the same planes."""
+    from .windows import memo  # windows does not import this module's users
+
+    def compute() -> np.ndarray | None:
+        data = np.asarray(img, dtype=np.float64)
+        hi, lo = float(data.max()), float(data.min())
+        if hi == lo:
+            return None
+        r = matlab_round((data - lo) / (hi - lo) * 255.0)
+        r.flags.writeable = bool(getattr(img, "flags", None) is None or img.flags.writeable)
+        return r
+    return memo([img], ("minmax_round255",), compute)
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:

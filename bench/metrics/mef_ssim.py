@@ -7,8 +7,10 @@ is a box sum or separable filter over the whole image (conventions in `bench.met
 a source window that is exactly constant has variance exactly 0). Within one `compute_many()`
 call Tang's "SSIM" (MEF-SSIM, one scale) is reused by its "MS_SSIM" (`memo`).
 
-Speed (480 x 640, one core, `compute()` including its ~4 ms colour conversion; best of repeated
-runs on a shared 2-core VM): MEF-SSIM ~45 ms (before the whole-image layout: 54 ms).
+Speed (480 x 640, one core, `compute()` including its colour conversion; best of repeated runs
+on a shared 2-core VM): MEF-SSIM ~29 ms (numpy per-pixel formula: ~41 ms; before the whole-image
+layout: 54 ms). Its Gaussian window statistics (first scale) and its 2 x 2 pyramid are shared
+with SSIM, MS-SSIM and Qs/Qw inside `compute_many()` (see `bench.metrics.windows`).
 """
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ from typing import Sequence
 import numpy as np
 
 from .registry import register_metric
-from .windows import (EPS, SHIFT, Arena, Moments, _check_size, _downsample_symmetric, _mean,
-                      _undefined, box_sum_same, buffer, gaussian_1d, memo, valid_view)
+from .windows import (EPS, SHIFT, Arena, _check_size, _downsample_symmetric, _mean, _undefined,
+                      box_sum_same, buffer, gaussian_1d, memo, raw_moments, shared_half,
+                      valid_view)
 
 
 MEF_WEIGHTS = (0.0448, 0.2856, 0.3001)
@@ -33,7 +36,7 @@ def mef_ssim_level(seq: Sequence[np.ndarray], fused: np.ndarray, K: float = 0.03
 
 
 def _mef_ssim_level(seq: Sequence[np.ndarray], fused: np.ndarray, K: float = 0.03,
-                    win_size: int = 11, sigma: float = 1.5) -> float:
+                    win_size: int = 11, sigma: float = 1.5, generic: bool = False) -> float:
     """One scale of Ma et al.'s MEF-SSIM (mef_ssim.m), vectorised.
 
     Per window position (win_size x win_size, 'valid'): each source patch x_k is split into its
@@ -45,146 +48,273 @@ def _mef_ssim_level(seq: Sequence[np.ndarray], fused: np.ndarray, K: float = 0.0
     statistics under the Gaussian window. The score is the mean of that map.
 
     Because the reference patch is linear in the source patches, its windowed statistics follow
-    from the sources' box and Gaussian (co)variances, so no per-pixel loop is needed. All maps
-    are same-size arrays (zero padding) whose 'valid' part is averaged at the end.
+    from the sources' box and Gaussian (co)variances, so no per-pixel loop over windows is
+    needed. All maps are same-size arrays (zero padding) whose 'valid' part is averaged at the
+    end. The box sums and Gaussian moments are OpenCV filters (the Gaussian ones shared with the
+    other metrics of a compute_many() call through `raw_moments`); the per-pixel formula runs in
+    three compiled passes (`_kernels`) around numpy's log, tan and exp, every operation in the
+    order of the numpy formulation it replaced (the same values). Two sources (the registered
+    metrics) take straight-line passes that the compiler vectorises; other stack sizes (or
+    generic=True) take the general passes, which give the same values.
     """
     n = win_size
     npix = float(n * n)
     g = gaussian_1d(n, sigma)
     kk = len(seq)
     shape = np.shape(fused)
-    xs = [np.subtract(x, SHIFT, out=buffer(shape), dtype=np.float64) for x in seq]
-    buf = buffer(shape)
-    tmp = buffer(shape)
+    pairs = [(i, j) for i in range(kk) for j in range(i, kk)]
+    kern = _kernels()
+    two = kk == 2 and not generic
+    stage1, stage2, stage3 = (kern[3], kern[1], kern[4]) if two else kern[:3]
 
     # box (square-window) statistics: sums and co-scatter S_kl = sum (x_k - mu_k)(x_l - mu_l),
     # exact for integer-valued planes; a source constant over a window has S_kk = 0 exactly
-    sums = [box_sum_same(x, n) for x in xs]
-    scatter: dict[tuple[int, int], np.ndarray] = {}
-    flat: list[np.ndarray | None] = []
-    for i in range(kk):
-        np.multiply(xs[i], xs[i], out=buf)
-        sxx = box_sum_same(buf, n)
-        tol = np.multiply(sxx, 128 * EPS, out=buf)
-        np.multiply(sums[i], sums[i], out=tmp)
-        tmp /= npix
-        sxx -= tmp
-        mask = sxx <= tol
-        np.copyto(sxx, 0.0, where=mask)
-        scatter[(i, i)] = sxx
-        flat.append(mask if valid_view(mask, n).any() else None)
-    for i in range(kk):
-        for j in range(i + 1, kk):
-            np.multiply(xs[i], xs[j], out=buf)
-            sxy = box_sum_same(buf, n)
-            np.multiply(sums[i], sums[j], out=tmp)
-            tmp /= npix
-            sxy -= tmp
-            for mask in (flat[i], flat[j]):
-                if mask is not None:
-                    np.copyto(sxy, 0.0, where=mask)
-            scatter[(i, j)] = scatter[(j, i)] = sxy
-    norms = [np.sqrt(scatter[(i, i)], out=buffer(shape)) for i in range(kk)]
-    ed = [np.add(nk, 0.001, out=buffer(shape)) for nk in norms]
-    pairs = [(i, j) for i in range(kk) for j in range(i, kk)]
-
+    xs = [np.subtract(x, SHIFT, out=buffer(shape), dtype=np.float64) for x in seq]
+    sums = tuple(box_sum_same(x, n) for x in xs)
+    buf = buffer(shape)
+    boxes = tuple(box_sum_same(np.multiply(xs[i], xs[j], out=buf), n) for i, j in pairs)
+    scatter = buffer((len(pairs), *shape))
+    edn = buffer((kk, *shape))
+    r = buffer(shape)
+    if two:
+        stage1(*sums, *boxes, npix, float(n), scatter, edn, r)
+    else:
+        stage1(sums, boxes, npix, float(n), scatter, edn, r)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # structural consistency R -> exponent p -> source weights
-        total = sums[0]  # the box sums are not needed again
-        total.fill(0.0)
-        for i, j in pairs:
-            if i == j:
-                total += scatter[(i, j)]
-            else:
-                np.multiply(scatter[(i, j)], 2.0, out=tmp)
-                total += tmp
-        np.maximum(total, 0.0, out=total)
-        r = np.sqrt(total, out=total)
-        r += EPS
-        den = tmp
-        np.copyto(den, norms[0])
-        for nk in norms[1:]:
-            den += nk
-        den += EPS
-        r /= den
-        # R > 1 -> 1 - eps (R >= eps / (den + eps) > 0 always, so R < 0 never happens); for R in
-        # (1 - eps, 1] tan(pi/2 R) exceeds 10 either way
-        np.minimum(r, 1 - EPS, out=r)
-        r *= np.pi / 2
-        p = np.tan(r, out=r)
-        np.minimum(p, 10.0, out=p)
-        coef = norms  # a_k = w_k / normalizer / ed_k, w_k = (ed_k / n)^p + eps (norms reused)
-        for w, e in zip(coef, ed):
-            np.divide(e, n, out=w)
-            np.log(w, out=w)
-            w *= p
-            np.exp(w, out=w)
-            w += EPS
-        normalizer = tmp
-        np.copyto(normalizer, coef[0])
-        for w in coef[1:]:
-            normalizer += w
-        for w, e in zip(coef, ed):
-            w /= normalizer
-            w /= e
-        max_ed = ed[0]
-        for e in ed[1:]:
-            np.maximum(max_ed, e, out=max_ed)  # ed is not needed again
+        np.log(edn, out=edn)
+        np.tan(r, out=r)
+        stage2(r, edn)                     # p log(ed_k / n), p = min(tan(.), 10)
+        np.exp(edn, out=edn)
+        # Gaussian-window statistics of the sources and F
+        st, pos, shared = raw_moments([*seq, fused], g, "zero")
+        gpairs = tuple(st.cov(pos[i], pos[j]) for i, j in pairs)
+        gf = tuple(st.cov(pos[i], pos[kk]) for i in range(kk))
+        out = r
+        if two:
+            stage3(edn, scatter, *gpairs, *gf, st.cov(pos[kk], pos[kk]), (K * 255.0) ** 2, out)
+        else:
+            stage3(edn, scatter, gpairs, gf, st.cov(pos[kk], pos[kk]), (K * 255.0) ** 2, out)
+        value = _mean(valid_view(out, n))
+    if not shared:
+        st.release()
+    return value
 
-        def quad(stat) -> np.ndarray:
-            """sum_kl a_k a_l stat(k, l), each unordered pair once."""
-            acc = buffer(shape)
-            acc.fill(0.0)
-            for i, j in pairs:
-                t = np.multiply(coef[i], coef[j], out=tmp)
-                t *= stat(i, j)
-                if i != j:
-                    t *= 2.0
-                acc += t
-            return acc
 
-        # ||sum_k a_k (x_k - mu_k)||^2 over the window, and the rescaling to max ed
-        raw2 = quad(lambda i, j: scatter[(i, j)])
-        tol = buf
-        tol.fill(0.0)
-        for i in range(kk):
-            np.multiply(coef[i], coef[i], out=tmp)
-            tmp *= scatter[(i, i)]
-            tol += tmp
-        tol *= 64 * EPS
-        positive = raw2 > tol
-        scale = np.sqrt(raw2, out=raw2)
-        np.divide(max_ed, scale, out=scale)
-        np.copyto(scale, 1.0, where=~positive)  # a (rare) zero reference patch: not rescaled
+_KERNELS = None
 
-        # Gaussian-window statistics of the sources and F (constant source windows: exactly 0)
-        st = Moments([*seq, fused], g, "zero")
-        fi = kk
 
-        def gcov(i: int, j: int) -> np.ndarray:
-            c = st.cov(i, j)
-            for mask in (flat[i] if i < kk else None, flat[j] if j < kk else None):
-                if mask is not None:
-                    np.copyto(c, 0.0, where=mask)
-            return c
+def _kernels():
+    """The compiled passes of `_mef_ssim_level` (numba, compiled on first use, cached on disk).
 
-        var_r = quad(gcov)
-        var_r *= scale
-        var_r *= scale
-        cov_rf = buffer(shape)
-        cov_rf.fill(0.0)
-        for i in range(kk):
-            np.multiply(coef[i], gcov(i, fi), out=tmp)
-            cov_rf += tmp
-        cov_rf *= scale
-        c = (K * 255.0) ** 2
-        num = cov_rf
-        num *= 2.0
-        num += c
-        var_r += st.cov(fi, fi)
-        var_r += c
-        num /= var_r
-    return _mean(valid_view(num, n))
+    stage1: box scatter (snapped to 0 in flat windows) -> scatter, ed_k / n, and the tangent's
+        argument pi/2 min(R, 1 - eps);
+    stage2: p log(ed_k / n) with p = min(tan, 10), in place;
+    stage3: the weights w_k = exp(.) + eps, their normalisation, the rescaling to max ed and the
+        SSIM structure term from the Gaussian (co)variances -> the map.
+    Flat windows (S_kk = 0 after snapping) zero that source's Gaussian covariances."""
+    global _KERNELS
+    if _KERNELS is not None:
+        return _KERNELS
+    from numba import njit
+
+    eps = EPS
+    tol_flat = 128 * EPS
+    tol_ref = 64 * EPS
+    half_pi = np.pi / 2
+    top = 1 - EPS
+
+    @njit(cache=True, error_model="numpy")
+    def _pair(i, j, kk):
+        # index of (i, j), i <= j, in the order (0,0), (0,1), .., (0,kk-1), (1,1), ..
+        return i * kk - (i * (i - 1)) // 2 + (j - i)
+
+    @njit(cache=True, error_model="numpy")
+    def stage1(sums, boxes, npix, n, scatter, edn, r):
+        kk = len(sums)
+        rows, cols = r.shape
+        for y in range(rows):
+            for x in range(cols):
+                p = 0
+                for i in range(kk):
+                    for j in range(i, kk):
+                        b = boxes[p][y, x]
+                        d = b - (sums[i][y, x] * sums[j][y, x]) / npix
+                        if i == j:
+                            if d <= b * tol_flat:
+                                d = 0.0
+                        scatter[p, y, x] = d
+                        p += 1
+                # covariances of a flat source are 0
+                p = 0
+                for i in range(kk):
+                    for j in range(i, kk):
+                        if i != j:
+                            if scatter[_pair(i, i, kk), y, x] == 0.0 or \
+                                    scatter[_pair(j, j, kk), y, x] == 0.0:
+                                scatter[p, y, x] = 0.0
+                        p += 1
+                total = 0.0
+                den = 0.0
+                p = 0
+                for i in range(kk):
+                    for j in range(i, kk):
+                        if i == j:
+                            total += scatter[p, y, x]
+                        else:
+                            total += scatter[p, y, x] * 2.0
+                        p += 1
+                for i in range(kk):
+                    nk = np.sqrt(scatter[_pair(i, i, kk), y, x])
+                    den = nk if i == 0 else den + nk
+                    edn[i, y, x] = (nk + 0.001) / n
+                if total < 0.0:
+                    total = 0.0
+                q = np.sqrt(total) + eps
+                q /= den + eps
+                if q > top:
+                    q = top
+                r[y, x] = q * half_pi
+
+    @njit(cache=True, error_model="numpy")
+    def stage2(t, edn):
+        kk = edn.shape[0]
+        rows, cols = t.shape
+        for y in range(rows):
+            tr = t[y]
+            for i in range(kk):
+                er = edn[i, y]
+                for x in range(cols):
+                    p = tr[x]
+                    er[x] = er[x] * (10.0 if p > 10.0 else p)
+
+    @njit(cache=True, error_model="numpy")
+    def stage3(w, scatter, gpairs, gf, gff, c, out):
+        kk = w.shape[0]
+        rows, cols = out.shape
+        coef = np.empty(kk)
+        for y in range(rows):
+            for x in range(cols):
+                norm = 0.0
+                for i in range(kk):
+                    coef[i] = w[i, y, x] + eps
+                    norm = coef[i] if i == 0 else norm + coef[i]
+                max_ed = 0.0
+                for i in range(kk):
+                    e = np.sqrt(scatter[_pair(i, i, kk), y, x]) + 0.001
+                    coef[i] = coef[i] / norm / e
+                    max_ed = e if i == 0 else max(max_ed, e)
+                raw2 = 0.0
+                var_r = 0.0
+                tol = 0.0
+                p = 0
+                for i in range(kk):
+                    fi = scatter[_pair(i, i, kk), y, x] == 0.0
+                    for j in range(i, kk):
+                        cc = coef[i] * coef[j]
+                        t = cc * scatter[p, y, x]
+                        gc = gpairs[p][y, x]
+                        if fi or scatter[_pair(j, j, kk), y, x] == 0.0:
+                            gc = 0.0
+                        v = cc * gc
+                        if i != j:
+                            t *= 2.0
+                            v *= 2.0
+                        else:
+                            tol += t
+                        raw2 += t
+                        var_r += v
+                        p += 1
+                tol *= tol_ref
+                if raw2 > tol:
+                    scale = max_ed / np.sqrt(raw2)
+                else:
+                    scale = 1.0  # a (rare) zero reference patch: not rescaled
+                cov_rf = 0.0
+                for i in range(kk):
+                    gc = gf[i][y, x]
+                    if scatter[_pair(i, i, kk), y, x] == 0.0:
+                        gc = 0.0
+                    cov_rf += coef[i] * gc
+                cov_rf *= scale
+                var_r *= scale
+                var_r *= scale
+                num = cov_rf * 2.0 + c
+                out[y, x] = num / ((var_r + gff[y, x]) + c)
+
+    @njit(cache=True, error_model="numpy")
+    def stage1_two(s0, s1, b00, b01, b11, npix, n, scatter, edn, r):
+        """stage1 for two sources, straight-line over row views (vectorised)."""
+        rows, cols = r.shape
+        for y in range(rows):
+            s0r, s1r, b00r, b01r, b11r = s0[y], s1[y], b00[y], b01[y], b11[y]
+            c00, c01, c11 = scatter[0, y], scatter[1, y], scatter[2, y]
+            e0r, e1r, rr = edn[0, y], edn[1, y], r[y]
+            for x in range(cols):
+                b = b00r[x]
+                d00 = b - (s0r[x] * s0r[x]) / npix
+                d00 = 0.0 if d00 <= b * tol_flat else d00
+                b = b11r[x]
+                d11 = b - (s1r[x] * s1r[x]) / npix
+                d11 = 0.0 if d11 <= b * tol_flat else d11
+                d01 = b01r[x] - (s0r[x] * s1r[x]) / npix
+                d01 = 0.0 if (d00 == 0.0) | (d11 == 0.0) else d01
+                c00[x] = d00
+                c01[x] = d01
+                c11[x] = d11
+                total = (d00 + d01 * 2.0) + d11
+                n0 = np.sqrt(d00)
+                n1 = np.sqrt(d11)
+                e0r[x] = (n0 + 0.001) / n
+                e1r[x] = (n1 + 0.001) / n
+                total = 0.0 if total < 0.0 else total
+                q = (np.sqrt(total) + eps) / ((n0 + n1) + eps)
+                q = top if q > top else q
+                rr[x] = q * half_pi
+
+    @njit(cache=True, error_model="numpy")
+    def stage3_two(w, scatter, g00, g01, g11, g0f, g1f, gff, c, out):
+        """stage3 for two sources, straight-line over row views (vectorised)."""
+        rows, cols = out.shape
+        for y in range(rows):
+            w0r, w1r = w[0, y], w[1, y]
+            c00, c01, c11 = scatter[0, y], scatter[1, y], scatter[2, y]
+            g00r, g01r, g11r, g0fr, g1fr, gffr = g00[y], g01[y], g11[y], g0f[y], g1f[y], gff[y]
+            outr = out[y]
+            for x in range(cols):
+                c0 = w0r[x] + eps
+                c1 = w1r[x] + eps
+                norm = c0 + c1
+                d00 = c00[x]
+                d01 = c01[x]
+                d11 = c11[x]
+                e0 = np.sqrt(d00) + 0.001
+                e1 = np.sqrt(d11) + 0.001
+                c0 = c0 / norm / e0
+                c1 = c1 / norm / e1
+                max_ed = e1 if e1 > e0 else e0
+                f0 = d00 == 0.0
+                f1 = d11 == 0.0
+                cc00 = c0 * c0
+                cc01 = c0 * c1
+                cc11 = c1 * c1
+                t00 = cc00 * d00
+                t11 = cc11 * d11
+                raw2 = (t00 + (cc01 * d01) * 2.0) + t11
+                tol = (t00 + t11) * tol_ref
+                gc00 = 0.0 if f0 else g00r[x]
+                gc01 = 0.0 if f0 | f1 else g01r[x]
+                gc11 = 0.0 if f1 else g11r[x]
+                var_r = (cc00 * gc00 + (cc01 * gc01) * 2.0) + cc11 * gc11
+                # a (rare) zero reference patch is not rescaled
+                scale = max_ed / np.sqrt(raw2) if raw2 > tol else 1.0
+                gf0 = 0.0 if f0 else g0fr[x]
+                gf1 = 0.0 if f1 else g1fr[x]
+                cov_rf = (c0 * gf0 + c1 * gf1) * scale
+                var_r = var_r * scale * scale
+                outr[x] = (cov_rf * 2.0 + c) / ((var_r + gffr[x]) + c)
+
+    _KERNELS = (stage1, stage2, stage3, stage1_two, stage3_two)
+    return _KERNELS
 
 
 def mef_ssim_value(seq: Sequence[np.ndarray], fused: np.ndarray, *, K: float = 0.03,
@@ -210,8 +340,10 @@ def mef_ssim_value(seq: Sequence[np.ndarray], fused: np.ndarray, *, K: float = 0
     for level in range(levels):
         q.append(mef_ssim_level(seq, fused, K))
         if level < levels - 1:
-            seq = [_downsample_symmetric(x) for x in seq]
-            fused = _downsample_symmetric(fused)
+            # memoised (read-only) halves: the next scale's statistics are shared with
+            # MS-SSIM's, whose block means are the same on even sizes
+            seq = [shared_half(x, _downsample_symmetric) for x in seq]
+            fused = shared_half(fused, _downsample_symmetric)
     q = np.asarray(q)
     if np.any(q < 0):
         raise _undefined(f"MEF-SSIM is not defined: a negative scale score {q.min():.4g} "

@@ -4,7 +4,9 @@
 Both compare the Sobel edge strength g and orientation alpha of each source with those of the
 fused image, pixel by pixel, through sigmoid "preservation" functions, and average the result
 with edge-strength weights. Everything here is vectorised (the MATLAB originals loop over
-pixels).
+pixels): OpenCV Sobel filters, compiled (numba) per-pixel passes with numpy's atan and exp in
+between, each operation in the order of the numpy formulation they replaced (the same values),
+and numpy sums. 480 x 640, one core: ~13 ms for both terms (numpy formulas: ~22 ms).
 
 Definition (re-implemented from the papers and from the behaviour of the reference code, not
 copied from it): Petrovic & Xydeas 2005, "Objective image fusion performance characterisation",
@@ -23,8 +25,8 @@ import cv2
 import numpy as np
 
 from .registry import register_metric
-from .sobel import check_size, orientation_agreement, sigmoid_, sobel, sobel_fn_matlab
-from .windows import memo
+from .sobel import check_size, sobel, sobel_fn_matlab
+from .windows import Arena, buffer, memo
 
 
 _PETROVIC = dict(Td=2.0, wt_min=0.001, Lg=1.5, Nrg=0.9999, kg=19.0, sigmag=0.5, Nra=0.9995,
@@ -34,20 +36,16 @@ _PETROVIC = dict(Td=2.0, wt_min=0.001, Lg=1.5, Nrg=0.9999, kg=19.0, sigmag=0.5, 
 def _petrovic_features(img: np.ndarray, im2double: bool) -> tuple[np.ndarray, np.ndarray]:
     """Edge strength and orientation as sobel_fn.m + analysis_nabf.m: Sobel / 8, mirror padding,
     alpha = atan(gv / gh) (IEEE division: +-pi/2 where gh is a signed zero, as MATLAB gives),
-    0 where both are 0."""
+    0 where both are 0. g and the quotient in one compiled pass, atan by numpy."""
     if im2double:
         gx, gy = sobel_fn_matlab(np.asarray(img, dtype=np.float64) / 255.0)
+        scale = 1.0
     else:
         gx, gy = sobel(img, cv2.BORDER_REFLECT_101)
-        gx *= 0.125
-        gy *= 0.125
-    g = np.multiply(gx, gx)
-    alpha = np.multiply(gy, gy)
-    g += alpha
-    np.sqrt(g, out=g)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(gx, gy, out=alpha)
-    np.copyto(alpha, 0.0, where=np.isnan(alpha))  # gv == gh == 0: atan(0/0) is set to 0
+        scale = 0.125
+    g = buffer(gx.shape)
+    alpha = buffer(gx.shape)
+    _kernels()[0](gx, gy, scale, g, alpha)
     np.arctan(alpha, out=alpha)
     return g, alpha
 
@@ -55,29 +53,113 @@ def _petrovic_features(img: np.ndarray, im2double: bool) -> tuple[np.ndarray, np
 _TINY = float(np.nextafter(0.0, 1.0))  # the smallest positive double
 
 
-def _petrovic_q(gs, as_, gf, af) -> np.ndarray:
+def _petrovic_q(gs, as_, gf, af, out=None) -> np.ndarray:
     """Q_SF = sqrt(Qg Qa) per pixel (Shreyamsha Kumar's parameters), operations in the
-    reference code's order."""
-    p = _PETROVIC
-    # G = min/max, 0 where gS or gF is 0 (then min = 0; a zero max is raised to the smallest
-    # positive double, which changes no other value, so that 0 / 0 cannot occur)
-    bigger = np.maximum(gs, gf)
-    np.maximum(bigger, _TINY, out=bigger)
-    qg = np.minimum(gs, gf)
-    qg /= bigger
-    sigmoid_(qg, -p["kg"], p["sigmag"], p["Nrg"])
-    qa = sigmoid_(orientation_agreement(as_, af, out=bigger), -p["ka"], p["sigmaa"], p["Nra"])
-    qg *= qa
-    return np.sqrt(qg, out=qg)
+    reference code's order: Qg = Nrg / (1 + exp(-kg (G - sigma_g))) with G = min/max of the
+    strengths (0 where gS or gF is 0: a zero max is raised to the smallest positive double,
+    which changes no other value, so that 0 / 0 cannot occur), Qa likewise of the orientation
+    agreement | |alphaS - alphaF| - pi/2 | * 2/pi. The exponents in a compiled pass, exp by
+    numpy, the rest in a second pass."""
+    first, second = _kernels()[1:3]
+    u = buffer(gs.shape)
+    v = buffer(gs.shape)
+    first(gs, as_, gf, af, u, v)
+    np.exp(u, out=u)
+    np.exp(v, out=v)
+    q = u if out is None else out
+    second(u, v, q)
+    return q
 
 
 def _petrovic_weight(g: np.ndarray) -> np.ndarray:
     """g^1.5 (as g sqrt(g)) where g >= Td = 2, else wt_min = 0.001."""
     p = _PETROVIC
-    w = np.sqrt(g)
+    w = np.sqrt(g, out=buffer(g.shape))
     w *= g
     np.copyto(w, p["wt_min"], where=g < p["Td"])
     return w
+
+
+_KERNELS = None
+
+
+def _kernels():
+    """Compiled passes of the Petrovic terms (numba, compiled on first use, cached on disk);
+    every operation as the numpy formulation they replaced performed it, in the same order."""
+    global _KERNELS
+    if _KERNELS is not None:
+        return _KERNELS
+    from numba import njit
+
+    p = _PETROVIC
+    tiny, half_pi, pi = _TINY, np.pi / 2, np.pi
+    neg_kg, sg, nrg = -p["kg"], p["sigmag"], p["Nrg"]
+    neg_ka, sa, nra = -p["ka"], p["sigmaa"], p["Nra"]
+    td, wt_min = p["Td"], p["wt_min"]
+
+    # every kernel walks row views (so that the loops vectorise)
+    @njit(cache=True, error_model="numpy")
+    def features(gx, gy, scale, g, t):
+        """g = sqrt(gx'^2 + gy'^2) and t = gx' / gy' (0 where NaN), gx' = scale gx."""
+        rows, cols = g.shape
+        for y in range(rows):
+            xr, yr, gr, tr = gx[y], gy[y], g[y], t[y]
+            for x in range(cols):
+                a = xr[x] * scale
+                b = yr[x] * scale
+                gr[x] = np.sqrt(a * a + b * b)
+                q = a / b
+                tr[x] = 0.0 if q != q else q
+
+    @njit(cache=True, error_model="numpy")
+    def q_exponents(gs, as_, gf, af, u, v):
+        """The exponents of the two sigmoids: -kg (G - sigma_g) and -ka (A - sigma_a)."""
+        rows, cols = gs.shape
+        for y in range(rows):
+            sr, asr, fr, afr, ur, vr = gs[y], as_[y], gf[y], af[y], u[y], v[y]
+            for x in range(cols):
+                s, f = sr[x], fr[x]
+                big = s if s > f else f
+                big = tiny if big < tiny else big
+                small = f if s > f else s
+                ur[x] = ((small / big) - sg) * neg_kg
+                d = abs(abs(asr[x] - afr[x]) - half_pi)
+                vr[x] = (((d * 2.0) / pi) - sa) * neg_ka
+
+    @njit(cache=True, error_model="numpy")
+    def q_value(eu, ev, q):
+        """sqrt(Nrg / (exp_u + 1) * Nra / (exp_v + 1))."""
+        rows, cols = q.shape
+        for y in range(rows):
+            ur, vr, qr = eu[y], ev[y], q[y]
+            for x in range(cols):
+                qr[x] = np.sqrt((nrg / (ur[x] + 1.0)) * (nra / (vr[x] + 1.0)))
+
+    @njit(cache=True, error_model="numpy")
+    def terms(qaf, qbf, ga, gb, gf, wa, wb, loss, na1, art, keep):
+        """Weights g sqrt(g) (wt_min below Td), the loss map (1 - Q_AF) wA + (1 - Q_BF) wB,
+        Petrovic's (2 - Q_AF - Q_BF)(wA + wB), and the artefact (gF > gA, gB) / loss masks."""
+        rows, cols = qaf.shape
+        for y in range(rows):
+            qar, qbr, gar, gbr, gfr = qaf[y], qbf[y], ga[y], gb[y], gf[y]
+            war, wbr, lr, nr, ar, kr = wa[y], wb[y], loss[y], na1[y], art[y], keep[y]
+            for x in range(cols):
+                a, b, f = gar[x], gbr[x], gfr[x]
+                w1 = np.sqrt(a) * a
+                w1 = wt_min if a < td else w1
+                w2 = np.sqrt(b) * b
+                w2 = wt_min if b < td else w2
+                war[x] = w1
+                wbr[x] = w2
+                qa, qb = qar[x], qbr[x]
+                lr[x] = (1.0 - qa) * w1 + (1.0 - qb) * w2
+                nr[x] = ((2.0 - qa) - qb) * (w1 + w2)
+                m = 1.0 if (f > a) & (f > b) else 0.0
+                ar[x] = m
+                kr[x] = 1.0 - m
+
+    _KERNELS = (features, q_exponents, q_value, terms)
+    return _KERNELS
 
 
 def petrovic_terms(a, b, f, im2double: bool = False) -> dict[str, float]:
@@ -95,30 +177,26 @@ def petrovic_terms(a, b, f, im2double: bool = False) -> dict[str, float]:
 
 
 def _petrovic_terms(a, b, f, im2double: bool) -> dict[str, float]:
+    with Arena():  # every map is scratch: only floats leave
+        return _petrovic_sums(a, b, f, im2double)
+
+
+def _petrovic_sums(a, b, f, im2double: bool) -> dict[str, float]:
     gA, aA = _petrovic_features(a, im2double)
     gB, aB = _petrovic_features(b, im2double)
     gF, aF = _petrovic_features(f, im2double)
     qaf = _petrovic_q(gA, aA, gF, aF)
     qbf = _petrovic_q(gB, aB, gF, aF)
-    wA = _petrovic_weight(gA)
-    wB = _petrovic_weight(gB)
+    shape = gA.shape
+    wA, wB, loss, na1, in_artefact, in_loss = (buffer(shape) for _ in range(6))
+    # weights, per-pixel (1 - Q_AF) wA + (1 - Q_BF) wB, Petrovic's original artefact term
+    # (2 - Q_AF - Q_BF)(wA + wB), and the masks of artefact pixels (gF > gA and gF > gB) and
+    # of the others (loss)
+    _kernels()[3](qaf, qbf, gA, gB, gF, wA, wB, loss, na1, in_artefact, in_loss)
     wsum = float(wA.sum() + wB.sum())
     qabf_total = float(np.vdot(qaf.ravel(), wA.ravel()) + np.vdot(qbf.ravel(), wB.ravel()))
-    artefact = np.greater(gF, gA)
-    artefact &= gF > gB
-    in_artefact = artefact.astype(np.float64).ravel()
-    in_loss = np.logical_not(artefact).astype(np.float64).ravel()
-    # per pixel (1 - Q_AF) wA + (1 - Q_BF) wB; Petrovic's original artefact term uses
-    # (2 - Q_AF - Q_BF)(wA + wB)
-    loss = np.subtract(1, qaf, out=aA)
-    loss *= wA
-    lb = np.subtract(1, qbf, out=aB)
-    lb *= wB
-    loss += lb
-    na1 = np.subtract(2, qaf, out=qaf)
-    na1 -= qbf
-    na1 *= np.add(wA, wB, out=wA)
     loss, na1 = loss.ravel(), na1.ravel()
+    in_artefact, in_loss = in_artefact.ravel(), in_loss.ravel()
     return {
         "Qabf": qabf_total / wsum,
         "Labf": float(np.vdot(loss, in_loss)) / wsum,

@@ -14,7 +14,10 @@ zero; an all-zero image is left as it is, any other constant image has no define
 (MATLAB gives NaN; here MetricUndefined).
 
 Speed: the CSF filters of Qcb and Qcv are real transforms in OpenCV's packed (CCS) layout
-(cv2.dft, double precision, one real product in between); the spatial Gaussians are cv2 filters.
+(cv2.dft, double precision, one real product in between); the spatial Gaussians are cv2 filters
+(Qcb's six 31-tap float64 filters are about half of its ~25 ms at 480 x 640). Within one
+compute_many() call the normalize1'd planes are shared with each other and with NMI, QNCIE, TE and
+TE_nava (`bench.metrics.matlab.minmax_round255`).
 """
 from __future__ import annotations
 
@@ -24,9 +27,10 @@ import cv2
 import numpy as np
 
 from . import MetricUndefined
-from .matlab import matlab_round
+from .matlab import minmax_round255
 from .registry import register_metric
 from .sobel import check_size, sobel
+from .windows import Arena, buffer
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -39,17 +43,18 @@ def _frozen(arr: np.ndarray) -> np.ndarray:
 def normalize1(img: np.ndarray, im2double: bool = False, metric: str = "metric") -> np.ndarray:
     """Liu's normalize1: round((x - min) / (max - min) * 255), MATLAB rounding; an all-zero
     image is returned unchanged. im2double=True first divides by 255 (MEFB passes uint8 images
-    through im2double before normalize1, which moves a few .5 ties)."""
+    through im2double before normalize1, which moves a few .5 ties). On a read-only plane the
+    result is shared with the other metrics of the compute_many() call and is read-only."""
     data = np.asarray(img, dtype=np.float64)
     if im2double:
         data = data / 255.0
-    hi, lo = float(data.max()), float(data.min())
-    if hi == 0 and lo == 0:
+    stretched = minmax_round255(data)  # shared by the metrics of a compute_many() call
+    if stretched is not None:
+        return stretched
+    if data.max() == 0:  # constant: all zero is left as it is
         return data.copy()
-    if hi == lo:
-        raise MetricUndefined(f"{metric} is not defined for a constant non-zero image: its "
-                              "min-max normalisation (normalize1) divides by zero")
-    return matlab_round((data - lo) / (hi - lo) * 255.0)
+    raise MetricUndefined(f"{metric} is not defined for a constant non-zero image: its "
+                          "min-max normalisation (normalize1) divides by zero")
 
 
 def freqspace_radius(shape: tuple[int, int], scale_rows: float, scale_cols: float
@@ -94,15 +99,17 @@ def _ccs_spectrum(transfer_centred: np.ndarray) -> np.ndarray:
 
 def _filter_freq(img: np.ndarray, ccs: np.ndarray) -> np.ndarray:
     """Circular filtering of a real image by a transfer function in CCS layout."""
-    spec = cv2.dft(np.ascontiguousarray(img, dtype=np.float64))
+    src = np.ascontiguousarray(img, dtype=np.float64)
+    spec = cv2.dft(src, dst=buffer(src.shape))
     spec *= ccs
-    return cv2.idft(spec, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
+    return cv2.idft(spec, dst=buffer(src.shape), flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
 
 
 def _sep_filter(img: np.ndarray, kernel_1d: np.ndarray) -> np.ndarray:
     """filter2(k' * k, img, 'same') with zero padding, for a symmetric separable kernel."""
     k = np.ascontiguousarray(kernel_1d, dtype=np.float64)
-    return cv2.sepFilter2D(np.ascontiguousarray(img), cv2.CV_64F, k, k,
+    src = np.ascontiguousarray(img)
+    return cv2.sepFilter2D(src, cv2.CV_64F, k, k, dst=buffer(src.shape),
                            borderType=cv2.BORDER_CONSTANT)
 
 
@@ -133,7 +140,7 @@ def _qcb_masked_contrast(img: np.ndarray) -> np.ndarray:
     c /= _sep_filter(img, _qcb_gauss_1d(4.0))
     c -= 1
     np.abs(c, out=c)
-    num = np.multiply(c, c)  # C^3 and C^2 (p = 3, q = 2) by multiplication
+    num = np.multiply(c, c, out=buffer(c.shape))  # C^3 and C^2 (p = 3, q = 2) by multiplication
     num *= c
     if p["k"] != 1:
         num *= p["k"]
@@ -190,7 +197,7 @@ def qcb(a, b, f, im2double: bool = False) -> float:
     name = "Qcb"
     check_size(name, f, 2)
     ccs = _qcb_csf(np.shape(f))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with Arena(), np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         c1, c2, cf = (_qcb_masked_contrast(_filter_freq(normalize1(x, im2double, name), ccs))
                       for x in (a, b, f))
         # the original forms both ratios everywhere and masks by multiplication, so a zero
@@ -201,10 +208,10 @@ def qcb(a, b, f, im2double: bool = False) -> float:
                 "local contrast in F or a source (the reference code gives NaN), e.g. an "
                 "all-zero image or a flat region after normalisation")
         # Q = C1/Cf where C1 < Cf, else Cf/C1: the smaller over the larger, the same division
-        q1 = np.minimum(c1, cf)
-        q1 /= np.maximum(c1, cf)
-        q2 = np.minimum(c2, cf)
-        q2 /= np.maximum(c2, cf)
+        q1 = np.minimum(c1, cf, out=buffer(cf.shape))
+        q1 /= np.maximum(c1, cf, out=buffer(cf.shape))
+        q2 = np.minimum(c2, cf, out=buffer(cf.shape))
+        q2 /= np.maximum(c2, cf, out=buffer(cf.shape))
         np.multiply(c1, c1, out=c1)  # saliency: lambda_1 = C1'^2 / (C1'^2 + C2'^2)
         np.multiply(c2, c2, out=c2)
         q1 *= c1
@@ -212,7 +219,7 @@ def qcb(a, b, f, im2double: bool = False) -> float:
         q1 += q2
         c1 += c2
         q1 /= c1
-    value = float(np.mean(q1))
+        value = float(np.mean(q1))
     if not np.isfinite(value):
         raise MetricUndefined("Qcb is not defined for this input (the contrast ratios overflow)")
     return value
@@ -283,16 +290,21 @@ def qcv(a, b, f) -> float:
     check_size(name, f, 2)
     im1, im2, fused = (normalize1(x, False, name) for x in (a, b, f))
     lam = []
-    for src in (im1, im2):
-        sx, sy = sobel(src, cv2.BORDER_CONSTANT)
-        g = np.sqrt(sx * sx + sy * sy)
-        lam.append((_blocks(g, _QCV_WINDOW) ** _QCV_ALPHA).sum(axis=(2, 3)))
-    ccs = _qcv_csf(fused.shape)
-    d = []
-    for src in (im1, im2):
-        df = _filter_freq(src - fused, ccs)
-        np.multiply(df, df, out=df)
-        d.append(_blocks(df, _QCV_WINDOW).sum(axis=(2, 3)) / float(_QCV_WINDOW ** 2))
+    with Arena():  # scratch maps from the pool; only the block sums leave
+        for src in (im1, im2):
+            sx, sy = sobel(src, cv2.BORDER_CONSTANT)
+            g = np.multiply(sx, sx, out=sx)
+            g += np.multiply(sy, sy, out=sy)
+            np.sqrt(g, out=g)
+            # g^alpha per pixel, then the block sums (blkproc's zero padding adds 0^alpha = 0)
+            np.power(g, _QCV_ALPHA, out=g)
+            lam.append(_blocks(g, _QCV_WINDOW).sum(axis=(2, 3)))
+        ccs = _qcv_csf(fused.shape)
+        d = []
+        for src in (im1, im2):
+            df = _filter_freq(np.subtract(src, fused, out=buffer(fused.shape)), ccs)
+            np.multiply(df, df, out=df)
+            d.append(_blocks(df, _QCV_WINDOW).sum(axis=(2, 3)) / float(_QCV_WINDOW ** 2))
     denominator = float(lam[0].sum() + lam[1].sum())
     if denominator == 0:
         raise MetricUndefined("Qcv is not defined when neither source has any gradient "

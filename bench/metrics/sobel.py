@@ -13,6 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .windows import buffer
+
 
 HALF_PI = np.pi / 2
 
@@ -51,14 +53,20 @@ def sobel(img: np.ndarray, border: int = cv2.BORDER_CONSTANT, dtype=np.float64
     cv2.BORDER_REFLECT_101 (mirror without repeating the edge pixel, as Shreyamsha Kumar's
     per_extn_im_fn.m). Computed separably (the difference along one axis first, then the
     [1 2 1] smoothing), so a patch that is symmetric across the centre gives exactly 0 even on
-    non-integer data; on integer-valued data the result is exact."""
+    non-integer data; on integer-valued data the result is exact. Float64 results are taken from
+    the active `Arena` (bench.metrics.windows), if any: scratch of the caller's evaluation."""
     src = np.ascontiguousarray(img, dtype=dtype)
     depth = cv2.CV_32F if dtype == np.float32 else cv2.CV_64F
     diff = np.array([-1.0, 0.0, 1.0], dtype)
     smooth = np.array([1.0, 2.0, 1.0], dtype)
-    sx = cv2.sepFilter2D(src, depth, diff, smooth, borderType=border)
-    sy = cv2.sepFilter2D(src, depth, smooth, diff, borderType=border)
+    # float64 outputs come from the active Arena, if any (scratch of the caller's evaluation)
+    sx = cv2.sepFilter2D(src, depth, diff, smooth, dst=_out(src.shape, dtype), borderType=border)
+    sy = cv2.sepFilter2D(src, depth, smooth, diff, dst=_out(src.shape, dtype), borderType=border)
     return sx, sy
+
+
+def _out(shape: tuple[int, ...], dtype) -> np.ndarray | None:
+    return buffer(shape) if dtype == np.float64 and len(shape) == 2 else None
 
 
 def _ordered_sum(padded: np.ndarray, shape: tuple[int, int], terms) -> np.ndarray:

@@ -27,6 +27,7 @@ import numpy as np
 from . import MetricUndefined
 from .matlab import gradient, imfilter, matlab_round, sobel_kernels
 from .registry import register_metric
+from .windows import Arena, buffer
 
 
 def _check_size(name: str, f: np.ndarray, minimum: int = 2) -> None:
@@ -191,9 +192,12 @@ def edge_intensity(a, b, f) -> float:
 # --------------------------------------------------------------------------- Qsf
 def _sf_terms(x: np.ndarray) -> tuple[np.ndarray, ...]:
     """Neighbour differences of x: horizontal, vertical, main diagonal (x(i,j) - x(i-1,j-1))
-    and secondary diagonal (x(i,j) - x(i-1,j+1))."""
-    return (x[:, :-1] - x[:, 1:], x[:-1, :] - x[1:, :], x[1:, 1:] - x[:-1, :-1],
-            x[1:, :-1] - x[:-1, 1:])
+    and secondary diagonal (x(i,j) - x(i-1,j+1)); float64 arrays from the active Arena (pooled
+    pages: fresh multi-megabyte arrays each cost a page fault per 4 KiB)."""
+    x = np.asarray(x, dtype=np.float64)
+    pairs = ((x[:, :-1], x[:, 1:]), (x[:-1, :], x[1:, :]), (x[1:, 1:], x[:-1, :-1]),
+             (x[1:, :-1], x[:-1, 1:]))
+    return tuple(np.subtract(p, q, out=buffer(p.shape)) for p, q in pairs)
 
 
 @register_metric(
@@ -227,6 +231,11 @@ def ratio_sf_error(a, b, f) -> float:
     MetricUndefined when both sources are constant (SF_R = 0). Needs at least 2 x 2 pixels.
     """
     _check_size("Qsf", f)
+    with Arena():  # the difference maps are scratch
+        return _ratio_sf_error(a, b, f)
+
+
+def _ratio_sf_error(a, b, f) -> float:
     mn = f.size
     wd = np.sqrt(2.0) / 2.0
     weights = (1.0, 1.0, wd, wd)

@@ -8,9 +8,12 @@ not copied). The windowed statistics and their conventions (grey 0..255 planes, 
 once, planes centred on 127.5, scratch arrays from an `Arena`) are those of
 `bench.metrics.windows`. Tang's "SSIM" is single-scale MEF-SSIM (`bench.metrics.mef_ssim`).
 
-Speed (480 x 640, one core, `compute()` including its ~4 ms colour conversion; best of repeated
-runs on a shared 2-core VM): SSIM ~18 ms, MS-SSIM ~22 ms (before the whole-image layout of
-`bench.metrics.windows`: 25, 30 ms).
+Speed (480 x 640, one core; best of repeated runs on a shared 2-core VM): `compute()`, with its
+colour conversion, SSIM ~14 ms, MS-SSIM ~20 ms. Inside `compute_many()` the default SSIM and
+MS-SSIM's first scale come from one pass (`ssim_cs_means`, compiled) over window statistics
+shared with Qs/Qw and MEF-SSIM, and MS-SSIM's coarser scales share MEF-SSIM's (see
+`bench.metrics.windows`): SSIM ~0.05 ms after MS-SSIM, MS-SSIM ~4 ms after MEF-SSIM (before:
+13 and 17 ms).
 """
 from __future__ import annotations
 
@@ -21,8 +24,9 @@ from scipy import ndimage
 
 from .mef_ssim import mef_ssim_value
 from .registry import register_metric
-from .windows import (SHIFT, Arena, Moments, _check_size, _downsample_symmetric, _mean,
-                      _undefined, buffer, gaussian_1d, valid_view)
+from .windows import (SHIFT, Arena, Moments, _check_size, _downsample_block,
+                      _downsample_symmetric, _mean, _undefined, buffer, gaussian_1d, memo,
+                      raw_moments, shared_half, valid_view)
 
 
 def _ssim_from_moments(mi: np.ndarray, mj: np.ndarray, vi: np.ndarray, vj: np.ndarray,
@@ -123,6 +127,60 @@ def ssim_maps(y: np.ndarray, others: Sequence[np.ndarray], *, data_range: float 
             mx *= cxy             # SSIM map
             maps.append(crop(mx))
     return maps
+
+
+def ssim_cs_means(y: np.ndarray, others: Sequence[np.ndarray], data_range: float = 255.0,
+                  K1: float = 0.01, K2: float = 0.03) -> list[tuple[float, float]]:
+    """[(mean SSIM, mean contrast-structure)] of y against each image in `others`: Wang's
+    SSIM maps (Gaussian 11 x 11, sigma 1.5, 'valid'). Memoised on read-only planes: the default
+    SSIM and the first scale of MS-SSIM (its cs term) of one compute_many() call share them."""
+    def compute() -> list[tuple[float, float]]:
+        _check_size(y, 11, "SSIM", "its 11 x 11 'valid' window")
+        c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+        with Arena(), np.errstate(divide="ignore", invalid="ignore"):
+            st, pos, shared = raw_moments([y, *others], gaussian_1d(11, 1.5), "zero")
+            shape = np.shape(y)
+            out = []
+            for i in range(1, len(others) + 1):
+                ssim_m, cs_m = buffer(shape), buffer(shape)
+                _ssim_kernel()(st.mu[pos[0]], st.mu[pos[i]], st.cov(pos[0], pos[0]),
+                               st.cov(pos[i], pos[i]), st.cov(pos[0], pos[i]), SHIFT, c1, c2,
+                               ssim_m, cs_m)
+                out.append((_mean(valid_view(ssim_m, 11)), _mean(valid_view(cs_m, 11))))
+            if not shared:
+                st.release()
+            return out
+    return memo([y, *others], ("ssim_cs_means", float(data_range), float(K1), float(K2)),
+                compute)
+
+
+_SSIM_KERNEL = None
+
+
+def _ssim_kernel():
+    """The compiled per-pixel pass of `ssim_cs_means` (numba, compiled on first use, cached on
+    disk): the contrast-structure map (2 cov + C2) / (var_x + (var_y + C2)) and the SSIM map
+    ((2 mx my + C1) / (mx^2 + (my^2 + C1))) cs, every operation as `ssim_maps` performs it, in
+    the same order (the same values)."""
+    global _SSIM_KERNEL
+    if _SSIM_KERNEL is None:
+        from numba import njit
+
+        @njit(cache=True, error_model="numpy")
+        def ssim_cs(muy, mux, vyy, vxx, vxy, shift, c1, c2, ssim_out, cs_out):
+            rows, cols = ssim_out.shape
+            for r in range(rows):
+                myr, mxr, vyr, vxr, cxr = muy[r], mux[r], vyy[r], vxx[r], vxy[r]
+                sr, csr = ssim_out[r], cs_out[r]
+                for c in range(cols):
+                    my = myr[c] + shift
+                    mx = mxr[c] + shift
+                    cs = (cxr[c] * 2.0 + c2) / (vxr[c] + (vyr[c] + c2))
+                    csr[c] = cs
+                    sr[c] = (((mx * my) * 2.0 + c1) / (mx * mx + (my * my + c1))) * cs
+
+        _SSIM_KERNEL = ssim_cs
+    return _SSIM_KERNEL
 
 
 def ssim_map(x: np.ndarray, y: np.ndarray, **options) -> np.ndarray:
@@ -249,6 +307,10 @@ def ssim(a, b, f, *, variant: str = "wang", aggregate: str = "mean", data_range:
     if preset:
         aggregate, data_range, window = preset["aggregate"], preset["data_range"], preset["window"]
         win_size, sigma, border = preset["win_size"], preset["sigma"], preset["border"]
+    if ((window, win_size, sigma, border, sample_covariance, precision)
+            == ("gaussian", 11, 1.5, "valid", False, "float64")):
+        vals = [s for s, _ in ssim_cs_means(f, [a, b], data_range)]  # shared with MS-SSIM
+        return _aggregate(vals, aggregate)
     with Arena():
         maps = ssim_maps(f, [a, b], data_range=data_range, window=window, win_size=win_size,
                          sigma=sigma, border=border, sample_covariance=sample_covariance,
@@ -262,14 +324,6 @@ def ssim(a, b, f, *, variant: str = "wang", aggregate: str = "mean", data_range:
 # ------------------------------------------------------------------------------------------------
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
-
-
-def _downsample_block(x: np.ndarray) -> np.ndarray:
-    """Mean of each non-overlapping 2 x 2 block, a trailing odd row/column dropped (Wang's msssim.m:
-    filter2(ones(2)/4, x, 'valid') sampled at (1:2:M-1, 1:2:N-1))."""
-    h, w = (x.shape[0] // 2) * 2, (x.shape[1] // 2) * 2
-    x = x[:h, :w]
-    return 0.25 * (x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2])
 
 
 def _downsample_avgpool(x: np.ndarray) -> np.ndarray:
@@ -287,6 +341,16 @@ _DOWNSAMPLE = {"block": _downsample_block, "symmetric": _downsample_symmetric,
                "avgpool": _downsample_avgpool}
 
 
+def _ms_term(term: float, nonnegative: bool, level: int, wgt: float) -> float:
+    """One scale's factor term ** weight (a negative term: 0 if nonnegative, else undefined)."""
+    if nonnegative:
+        term = max(term, 0.0)
+    if term < 0:
+        raise _undefined(f"MS-SSIM is not defined: a negative score at scale {level + 1} "
+                         f"({term:.4g}) cannot be raised to the weight {wgt}")
+    return term ** wgt
+
+
 def ms_ssim_values(y: np.ndarray, others: Sequence[np.ndarray], *, data_range: float = 255.0,
                    weights: Sequence[float] = MS_SSIM_WEIGHTS, downsample: str = "block",
                    nonnegative: bool = False, K1: float = 0.01,
@@ -302,6 +366,13 @@ def ms_ssim_values(y: np.ndarray, others: Sequence[np.ndarray], *, data_range: f
     values = [1.0] * len(others)
     for level, wgt in enumerate(weights):
         last = level == levels - 1
+        if level == 0 and not last:
+            # the first scale's cs terms are the default SSIM's (shared in compute_many)
+            for i, (_, term) in enumerate(ssim_cs_means(planes[0], planes[1:], data_range,
+                                                        K1, K2)):
+                values[i] *= _ms_term(term, nonnegative, level, wgt)
+            planes = [shared_half(p, down) for p in planes]
+            continue
         st = Moments(planes, k, "zero")
         vy = st.cov(0, 0)
         my = st.mean(0) if last else None
@@ -317,16 +388,9 @@ def ms_ssim_values(y: np.ndarray, others: Sequence[np.ndarray], *, data_range: f
                     vx += vy
                     vx += c2
                     m /= vx
-                term = _mean(valid_view(m, 11))
-                if nonnegative:
-                    term = max(term, 0.0)
-                if term < 0:
-                    raise _undefined(f"MS-SSIM is not defined: a negative score at scale "
-                                     f"{level + 1} ({term:.4g}) cannot be raised to the weight "
-                                     f"{wgt}")
-                values[i - 1] *= term ** wgt
+                values[i - 1] *= _ms_term(_mean(valid_view(m, 11)), nonnegative, level, wgt)
         if not last:
-            planes = [down(p) for p in planes]
+            planes = [shared_half(p, down) for p in planes]
     return values
 
 

@@ -7,11 +7,15 @@ variances; the windowed statistics and their conventions are those of `bench.met
 (a window over which a plane is exactly constant has variance exactly 0; MATLAB's filter2 leaves
 rounding noise there, which matters only for Qy and Qc: see their docstrings). Re-implemented
 from the papers and from the behaviour of the reference code (read, not copied). Within one
-`compute_many()` call Qs and Qw share their maps (`memo`).
+`compute_many()` call Qs and Qw share their maps, Qy and Qc their SSIM(A,F) and SSIM(B,F) maps
+and window statistics, and Qs/Qw the 11 x 11 statistics of SSIM and MEF-SSIM (`memo`,
+`raw_moments`). The per-pixel formulas are compiled passes (numba) over the shared statistics,
+with the operations of the numpy formulation they replaced, in the same order.
 
-Speed (480 x 640, one core, `compute()` including its ~4 ms colour conversion; best of repeated
-runs on a shared 2-core VM): Qy ~22 ms, Qc ~19 ms, Qs/Qw ~22 ms (before the whole-image layout:
-29, 24, -, 35 ms).
+Speed (480 x 640, one core, `compute()` including its colour conversion; best of repeated runs
+on a shared 2-core VM): Qy ~14 ms, Qc ~12 ms, Qs/Qw ~13 ms (numpy formulas: 18, 15, 18 ms;
+before the whole-image layout: 29, 24, 35 ms); inside compute_many, after the shared
+statistics exist: Qy ~3 ms, Qs ~2 ms.
 """
 from __future__ import annotations
 
@@ -21,18 +25,139 @@ import cv2
 import numpy as np
 
 from .registry import register_metric
-from .ssim import _ssim_from_moments
-from .windows import (Arena, Moments, _check_size, _mean, _undefined, buffer, gaussian_1d, memo,
-                      valid_view)
+from .windows import (SHIFT, Arena, Kept, _check_size, _mean, _undefined, buffer, gaussian_1d,
+                      memo, raw_moments, valid_view)
 
 
 _C_YANG = 2e-16
 _ZERO_MEAN = 1e-6  # a constant window whose mean is below this is a window of zeros
 
 
-def _yang_moments(planes: Sequence[np.ndarray]) -> Moments:
+def _yang_statistics(planes: Sequence[np.ndarray]):
+    """Liu's ssim_yang window statistics of (A, B, F) (7 x 7 Gaussian 1.5, zero padding):
+    -> (stats, pos, shared, flats) as `raw_moments` gives them (shared by Qy and Qc within
+    compute_many), with the flat-window masks of the three planes (all-False where none)."""
     _check_size(planes[0], 11, "this SSIM-based index", "Liu's ssim_yang returns -Inf below 11")
-    return Moments(planes, gaussian_1d(7, 1.5), "zero", snap_flat=True)
+    st, pos, shared = raw_moments(planes, gaussian_1d(7, 1.5), "zero")
+    for i in pos:
+        st.cov(i, i)  # computes the flat masks
+    none = np.zeros(np.shape(planes[0]), bool)
+    flats = [none if st.flat.get(i) is None else st.flat[i] for i in pos]
+    return st, pos, shared, flats
+
+
+class _YangMaps(Kept):
+    """SSIM(A,F) and SSIM(B,F) of Liu's ssim_yang (read-only, kept past the Arena)."""
+
+
+def _yang_source_maps(a: np.ndarray, b: np.ndarray, f: np.ndarray, stats
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """(SSIM(A,F), SSIM(B,F)) maps of Liu's ssim_yang (C1 = C2 = 2e-16, variances of constant
+    windows exactly 0) from `_yang_statistics` of (a, b, f), memoised on read-only planes: Qy
+    and Qc of one compute_many() call share them. Nobody may modify them."""
+    st, (ia, ib, i_f), _, flats = stats
+
+    def compute() -> _YangMaps:
+        kept = _YangMaps()
+        shape = np.shape(f)
+        kept.maps = (kept.take(shape), kept.take(shape))
+        _yang_kernels()[0](st.mu[ia], st.mu[ib], st.mu[i_f], st.cov(ia, ia), st.cov(ib, ib),
+                           st.cov(i_f, i_f), st.cov(ia, i_f), st.cov(ib, i_f), *flats, SHIFT,
+                           _C_YANG, *kept.maps)
+        return kept
+    return memo([a, b, f], ("yang_source_maps",), compute).maps
+
+
+_YANG_KERNELS = None
+
+
+def _yang_kernels():
+    """Compiled per-pixel passes of Qy and Qc (numba, compiled on first use, cached on disk),
+    every operation as the numpy formulation they replaced (`_ssim_from_moments` on the
+    snapped statistics of `Moments(snap_flat=True)`), in the same order."""
+    global _YANG_KERNELS
+    if _YANG_KERNELS is not None:
+        return _YANG_KERNELS
+    from numba import njit
+    zero_mean = _ZERO_MEAN
+
+    @njit(cache=True, error_model="numpy")
+    def ssim2(mi, mj, vi, vj, cij, c):
+        return (((mi * mj) * 2.0 + c) * (cij * 2.0 + c)) / (
+            ((mi * mi + mj * mj) + c) * ((vi + vj) + c))
+
+    @njit(cache=True, error_model="numpy")
+    def source_maps(mua, mub, muf, vaa, vbb, vff, vaf, vbf, fla, flb, flf, shift, c,
+                    s_af, s_bf):
+        rows, cols = s_af.shape
+        for y in range(rows):
+            mar, mbr, mfr, aar, bbr, ffr = mua[y], mub[y], muf[y], vaa[y], vbb[y], vff[y]
+            afr, bfr, far, fbr, fff = vaf[y], vbf[y], fla[y], flb[y], flf[y]
+            sar, sbr = s_af[y], s_bf[y]
+            for x in range(cols):
+                fa, fb, ff = far[x], fbr[x], fff[x]
+                va = 0.0 if fa else aar[x]
+                vb = 0.0 if fb else bbr[x]
+                vf = 0.0 if ff else ffr[x]
+                caf = 0.0 if fa | ff else afr[x]
+                cbf = 0.0 if fb | ff else bfr[x]
+                mf = mfr[x] + shift
+                sar[x] = ssim2(mar[x] + shift, mf, va, vf, caf, c)
+                sbr[x] = ssim2(mbr[x] + shift, mf, vb, vf, cbf, c)
+
+    @njit(cache=True, error_model="numpy")
+    def yang(mua, mub, vaa, vbb, vab, fla, flb, shift, c, matlab, s_af, s_bf, q):
+        rows, cols = q.shape
+        for y in range(rows):
+            mar, mbr, aar, bbr, abr = mua[y], mub[y], vaa[y], vbb[y], vab[y]
+            far, fbr, sar, sbr, qr = fla[y], flb[y], s_af[y], s_bf[y], q[y]
+            for x in range(cols):
+                fa, fb = far[x], fbr[x]
+                va = 0.0 if fa else aar[x]
+                vb = 0.0 if fb else bbr[x]
+                cab = 0.0 if fa | fb else abr[x]
+                ma = mar[x] + shift
+                mb = mbr[x] + shift
+                s_ab = ssim2(ma, mb, va, vb, cab, c)
+                lam = va / (va + vb)
+                if matlab and fa and fb:
+                    za = abs(ma) <= zero_mean
+                    zb = abs(mb) <= zero_mean
+                    equal = abs(ma - mb) <= zero_mean
+                    if (equal | za | zb) and not (za and zb):
+                        if equal:
+                            lam = 0.5
+                        if za:
+                            lam = 0.0
+                        if zb:
+                            lam = 1.0
+                sa, sb = sar[x], sbr[x]
+                big = sa if sa >= sb else sb  # numpy's maximum: NaN wins
+                if sb != sb:
+                    big = sb
+                if sa != sa:
+                    big = sa
+                on = 1.0 if s_ab >= 0.75 else 0.0
+                qr[x] = ((sa - sb) * lam + sb) * on + big * (1.0 - on)
+
+    @njit(cache=True, error_model="numpy")
+    def cvejic(vaf, vbf, fla, flb, flf, s_af, s_bf, sim):
+        rows, cols = sim.shape
+        for y in range(rows):
+            afr, bfr, far, fbr, fff = vaf[y], vbf[y], fla[y], flb[y], flf[y]
+            sar, sbr, simr = s_af[y], s_bf[y], sim[y]
+            for x in range(cols):
+                ff = fff[x]
+                caf = 0.0 if far[x] | ff else afr[x]
+                cbf = 0.0 if fbr[x] | ff else bfr[x]
+                mu = caf / (caf + cbf)
+                sb = sbr[x]
+                v = (sar[x] - sb) * mu + sb
+                v = 0.0 if mu < 0.0 else v
+                simr[x] = 1.0 if mu > 1.0 else v
+
+    _YANG_KERNELS = (source_maps, yang, cvejic)
+    return _YANG_KERNELS
 
 
 def _finish(q: np.ndarray, metric: str, drop_nan: bool, why: str, why_matlab: str,
@@ -99,39 +224,27 @@ def q_yang(a, b, f, *, flat_lambda: str = "matlab", drop_nan: bool = True) -> fl
     if flat_lambda not in ("matlab", "drop"):
         raise ValueError(f"flat_lambda must be 'matlab' or 'drop', got {flat_lambda!r}")
     with Arena(), np.errstate(invalid="ignore", divide="ignore"):
-        st = _yang_moments([a, b, f])
-        ma, mb, mf = st.mean(0), st.mean(1), st.mean(2)
-        va, vb, vf = st.cov(0, 0), st.cov(1, 1), st.cov(2, 2)
-        c = _C_YANG
-        s_ab = _ssim_from_moments(ma, mb, va, vb, st.cov(0, 1), c, c)
-        s_af = _ssim_from_moments(ma, mf, va, vf, st.cov(0, 2), c, c)
-        s_bf = _ssim_from_moments(mb, mf, vb, vf, st.cov(1, 2), c, c)
-        lam = np.add(va, vb, out=buffer(va.shape))
-        np.divide(va, lam, out=lam)
-        fa, fb = st.flat(0), st.flat(1)
+        stats = _yang_statistics([a, b, f])
+        st, (ia, ib, _), shared, flats = stats
+        s_af, s_bf = _yang_source_maps(a, b, f, stats)  # read-only (shared with Qc)
+        # per pixel: SSIM(A,B); lambda = s_A^2 / (s_A^2 + s_B^2), where both sources are
+        # constant (flat_lambda 'matlab') MATLAB's lambda where it is determined (equal
+        # constants: 1/2; one constant 0: 0 or 1; two zero constants stay 0/0); where
+        # SSIM(A,B) >= 0.75: lam SSIM(A,F) + (1 - lam) SSIM(B,F) = SSIM(B,F) + lam (SSIM(A,F) -
+        # SSIM(B,F)), elsewhere the larger of the two (both as products with the 0/1
+        # indicator, so NaN (0/0) pixels stay NaN in both branches, as in MATLAB)
+        q = buffer(np.shape(f))
+        _yang_kernels()[1](st.mu[ia], st.mu[ib], st.cov(ia, ia), st.cov(ib, ib),
+                           st.cov(ia, ib), flats[0], flats[1], SHIFT, _C_YANG,
+                           flat_lambda == "matlab", s_af, s_bf, q)
+        fa, fb = st.flat.get(ia), st.flat.get(ib)
         matlab_nan = None  # windows where MATLAB's lambda is exactly 0/0 too (both sources 0)
         if fa is not None and fb is not None:
-            za, zb = np.abs(ma) <= _ZERO_MEAN, np.abs(mb) <= _ZERO_MEAN
+            za = np.abs(np.add(st.mu[ia], SHIFT, out=buffer(q.shape))) <= _ZERO_MEAN
+            zb = np.abs(np.add(st.mu[ib], SHIFT, out=buffer(q.shape))) <= _ZERO_MEAN
             matlab_nan = fa & fb & za & zb
-            if flat_lambda == "matlab":
-                # both sources constant: MATLAB's lambda where it is determined (equal constants:
-                # 1/2; one constant 0: 0 or 1); two zero constants stay 0/0
-                equal = np.abs(np.subtract(ma, mb, out=va)) <= _ZERO_MEAN  # va: not needed
-                exact = fa & fb & (equal | za | zb) & ~(za & zb)
-                np.copyto(lam, 0.5, where=exact & equal)
-                np.copyto(lam, 0.0, where=exact & za)
-                np.copyto(lam, 1.0, where=exact & zb)
-        binary = s_ab >= 0.75
-        # where SSIM(A,B) >= 0.75: lam SSIM(A,F) + (1 - lam) SSIM(B,F) = SSIM(B,F) + lam (
-        # SSIM(A,F) - SSIM(B,F)); elsewhere the larger of the two. NaN (0/0) times 0 stays NaN,
-        # so those pixels are NaN in both branches, as in MATLAB.
-        q = np.subtract(s_af, s_bf, out=s_ab)
-        q *= lam
-        q += s_bf
-        q *= binary
-        big = np.maximum(s_af, s_bf, out=s_af)
-        big *= ~binary
-        q += big
+        if not shared:
+            st.release()
         return _finish(q, "Qy", drop_nan, "both sources are constant (lambda = 0/0)",
                        "both sources are 0 over the window", "Liu's metricYang.m", matlab_nan)
 
@@ -167,28 +280,27 @@ def q_cvejic(a, b, f, *, drop_nan: bool = True) -> float:
     MetricUndefined.
     """
     with Arena(), np.errstate(invalid="ignore", divide="ignore"):
-        st = _yang_moments([a, b, f])
-        ma, mb, mf = st.mean(0), st.mean(1), st.mean(2)
-        va, vb, vf = st.cov(0, 0), st.cov(1, 1), st.cov(2, 2)
-        caf, cbf = st.cov(0, 2), st.cov(1, 2)
-        s_af = _ssim_from_moments(ma, mf, va, vf, caf, _C_YANG, _C_YANG)
-        s_bf = _ssim_from_moments(mb, mf, vb, vf, cbf, _C_YANG, _C_YANG)
-        mu = np.add(caf, cbf, out=buffer(caf.shape))
-        np.divide(caf, mu, out=mu)
-        # sim = mu SSIM(A,F) + (1 - mu) SSIM(B,F) = SSIM(B,F) + mu (SSIM(A,F) - SSIM(B,F))
-        sim = np.subtract(s_af, s_bf, out=s_af)
-        sim *= mu
-        sim += s_bf
-        np.copyto(sim, 0.0, where=mu < 0)
-        np.copyto(sim, 1.0, where=mu > 1)
+        stats = _yang_statistics([a, b, f])
+        st, pos, shared, flats = stats
+        s_af, s_bf = _yang_source_maps(a, b, f, stats)  # read-only (shared with Qy)
+        # sim = mu SSIM(A,F) + (1 - mu) SSIM(B,F) = SSIM(B,F) + mu (SSIM(A,F) - SSIM(B,F)),
+        # mu = s_AF / (s_AF + s_BF); 0 where mu < 0, 1 where mu > 1
+        sim = buffer(np.shape(f))
+        _yang_kernels()[2](st.cov(pos[0], pos[2]), st.cov(pos[1], pos[2]), *flats, s_af, s_bf,
+                           sim)
         matlab_nan = None
         if not drop_nan:
             # MATLAB's covariances are exactly 0 (so mu is 0/0) only where F, or both sources,
             # are 0 over the whole window; elsewhere a constant window leaves rounding noise
-            def zeros(i: int, m: np.ndarray) -> np.ndarray:
-                fl = st.flat(i)
-                return np.zeros(m.shape, bool) if fl is None else fl & (np.abs(m) <= _ZERO_MEAN)
-            matlab_nan = zeros(2, mf) | (zeros(0, ma) & zeros(1, mb))
+            def zeros(i: int) -> np.ndarray:
+                fl = st.flat.get(pos[i])
+                if fl is None:
+                    return np.zeros(sim.shape, bool)
+                return fl & (np.abs(np.add(st.mu[pos[i]], SHIFT, out=buffer(sim.shape)))
+                             <= _ZERO_MEAN)
+            matlab_nan = zeros(2) | (zeros(0) & zeros(1))
+        if not shared:
+            st.release()
         return _finish(sim, "Qc", drop_nan, "F has no covariance with either source",
                        "F, or both sources, are 0 over the window", "Liu's metricCvejic.m",
                        matlab_nan)
@@ -198,29 +310,75 @@ def _piella_terms(x: np.ndarray, y: np.ndarray, fz: np.ndarray):
     """Liu's metricPeilla.m statistics with Wang's ssim_index (11 x 11 Gaussian 1.5 'valid',
     K = (0.01, 0.03), L = 255): -> (Q map = lambda SSIM(F,A) + (1 - lambda) SSIM(F,B),
     c = max(s_A^2, s_B^2)), both 'valid' views; lambda = s_A^2 / (s_A^2 + s_B^2) after adding 0.5
-    to both variances where their sum is 0."""
+    to both variances where their sum is 0. Variances of windows over which a plane is constant
+    are exactly 0 (`Moments(snap_flat=True)`). The window statistics are `raw_moments` (shared
+    with SSIM, MS-SSIM and MEF-SSIM in compute_many); the per-pixel formula is one compiled pass
+    (`_piella_kernel`) with the operations of the numpy formulation it replaced, in order."""
     _check_size(x, 11, "Piella's index", "Wang's ssim_index needs 11 x 11")
     k = gaussian_1d(11, 1.5)
-    st = Moments([x, y, fz], k, "zero", snap_flat=True)
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    mx, my, mf = st.mean(0), st.mean(1), st.mean(2)
-    va, vb, vf = st.cov(0, 0), st.cov(1, 1), st.cov(2, 2)
-    s_fa = _ssim_from_moments(mf, mx, vf, va, st.cov(0, 2), c1, c2)
-    s_fb = _ssim_from_moments(mf, my, vf, vb, st.cov(1, 2), c1, c2)
-    va, vb = st.pop_cov(0, 0), st.pop_cov(1, 1)
-    tot = np.add(va, vb, out=mx)
-    both0 = tot == 0
-    va += 0.5 * both0
-    vb += 0.5 * both0
-    lam = np.add(va, vb, out=tot)
-    with np.errstate(invalid="ignore", divide="ignore"):  # zero-padded borders are cropped
-        np.divide(va, lam, out=lam)
-    # lam SSIM(F,A) + (1 - lam) SSIM(F,B) = SSIM(F,B) + lam (SSIM(F,A) - SSIM(F,B))
-    q = np.subtract(s_fa, s_fb, out=s_fa)
-    q *= lam
-    q += s_fb
-    cw = np.maximum(va, vb, out=va)
+    st, pos, shared = raw_moments([x, y, fz], k, "zero")
+    ia, ib, i_f = pos
+    shape = np.shape(fz)
+    covs = [st.cov(ia, ia), st.cov(ib, ib), st.cov(i_f, i_f), st.cov(ia, i_f), st.cov(ib, i_f)]
+    none = None
+    masks = []
+    for i in (ia, ib, i_f):
+        m = st.flat.get(i)
+        if m is None:
+            if none is None:
+                none = np.zeros(shape, bool)
+            m = none
+        masks.append(m)
+    q, cw = buffer(shape), buffer(shape)
+    _piella_kernel()(st.mu[ia], st.mu[ib], st.mu[i_f], *covs, *masks, SHIFT,
+                     (0.01 * 255) ** 2, (0.03 * 255) ** 2, q, cw)
+    if not shared:
+        st.release()
     return valid_view(q, 11), valid_view(cw, 11)
+
+
+_PIELLA_KERNEL = None
+
+
+def _piella_kernel():
+    """The compiled per-pixel pass of `_piella_terms` (numba, compiled on first use, cached on
+    disk): snapped (co)variances, SSIM(F,A) and SSIM(F,B) as `_ssim_from_moments` forms them,
+    lambda, the Q map and the window weight max(s_A^2, s_B^2)."""
+    global _PIELLA_KERNEL
+    if _PIELLA_KERNEL is None:
+        from numba import njit
+
+        @njit(cache=True, error_model="numpy")
+        def piella(mua, mub, muf, vaa, vbb, vff, vaf, vbf, fla, flb, flf, shift, c1, c2, q, cw):
+            rows, cols = q.shape
+            for y in range(rows):
+                mar, mbr, mfr = mua[y], mub[y], muf[y]
+                var, vbr, vfr, afr, bfr = vaa[y], vbb[y], vff[y], vaf[y], vbf[y]
+                far, fbr, ffr = fla[y], flb[y], flf[y]
+                qr, cwr = q[y], cw[y]
+                for x in range(cols):
+                    fa, fb, ff = far[x], fbr[x], ffr[x]
+                    va = 0.0 if fa else var[x]
+                    vb = 0.0 if fb else vbr[x]
+                    vf = 0.0 if ff else vfr[x]
+                    caf = 0.0 if fa | ff else afr[x]
+                    cbf = 0.0 if fb | ff else bfr[x]
+                    mx = mar[x] + shift
+                    my = mbr[x] + shift
+                    mf = mfr[x] + shift
+                    s_fa = (((mf * mx) * 2.0 + c1) * (caf * 2.0 + c2)) / (
+                        ((mf * mf + mx * mx) + c1) * ((vf + va) + c2))
+                    s_fb = (((mf * my) * 2.0 + c1) * (cbf * 2.0 + c2)) / (
+                        ((mf * mf + my * my) + c1) * ((vf + vb) + c2))
+                    if va + vb == 0.0:
+                        va += 0.5
+                        vb += 0.5
+                    lam = va / (va + vb)
+                    qr[x] = (s_fa - s_fb) * lam + s_fb
+                    cwr[x] = va if va >= vb else vb
+
+        _PIELLA_KERNEL = piella
+    return _PIELLA_KERNEL
 
 
 def _piella_scores(x: np.ndarray, y: np.ndarray, fz: np.ndarray) -> tuple[float, float]:
