@@ -12,14 +12,26 @@ Speed: Qp needs 24 complex inverse FFTs per image (4 scales x 6 orientations, as
 is the most expensive metric: they run in single precision (cv2.idft on complex64, in place), with
 the filter bank cached per image size (lru, 2 sizes, about 25 MB at 480 x 640; building it costs
 about 0.1 s at that size). The per-pixel arithmetic between and after the transforms runs in
-compiled passes (bench.metrics._pc_numba), with the same float32 operations in the same order.
-Against the double-precision computation Qp moves by at most 2.4e-6 relative on the 126 VIFB
-images checked (all 21 scenes, 3 methods, profiles mefb and default; typically 1e-8 to 1e-7,
-the largest where a phase-congruency value within ~1e-6 of the 0.1
-feature threshold flips its mask pixel) and by at most 1e-7 on the frozen reference triples.
+compiled passes (bench.metrics._pc_numba), with the NumPy sequence's float32 operations in its
+order (the amplitudes' square roots in float32; the smallest scale's median amplitude is found
+exactly by a bit-pattern histogram); the work
+buffers (about 37 MB at 480 x 640, and Qp's nine feature maps, 22 MB) are kept per thread for the
+latest image size, since page-faulting fresh ones for every image costs more than filling them.
+The local correlations of the three feature maps run in one compiled double-precision pass each
+(row products, horizontal filter into a ring of rows, vertical filter four rows at a time,
+branch-free ratios), skipping groups of rows without a pixel of the max-map mask.
+Against the double-precision computation (myphasecong3 written out with numpy complex128
+transforms) Qp moves by typically 1e-8 to 1e-7 relative: median 2.5e-8, 90th percentile 7.9e-8,
+at most 8.2e-8 on 114 of the 126 VIFB cases checked (all 21 scenes, methods ADF, CBF and CNN,
+profiles mefb and default). In the other 12 a phase-congruency value within ~1e-6 of the 0.1
+feature threshold flips its mask pixel, which moves Qp by about 1 / (size of the max-map mask)
+per flipped pixel: 1.9e-6 to 2.7e-6 on 'fight' (332 x 452), 8.7e-6 to 7.9e-5 on 'walkingnight'
+(254 x 328, about 49000 mask pixels). On the frozen Octave triples: 2.3e-6 on the full 'fight' image
+(one mask pixel), at most 5e-8 on the crops.
 """
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import cv2
@@ -127,80 +139,91 @@ def _pc_bank(rows: int, cols: int) -> _PCBank:
     return _PCBank(rows, cols)
 
 
-def _median_of_squares(values: np.ndarray) -> float:
-    """MATLAB median(values.^2) for values >= 0 (the mean of the two middle order statistics
-    for an even count), found exactly but faster than a full partition: a subsample brackets
-    the middle ranks, and only the values inside the bracket are partitioned."""
-    v = values.ravel()
-    n = v.size
-    ranks = [(n - 1) // 2, n // 2]
-    picked = None
-    if n > 20000:
-        sample = np.sort(v[:: max(1, n // 8192)])
-        m = sample.size
-        lo = sample[max(0, m // 2 - 160)]
-        hi = sample[min(m - 1, m // 2 + 160)]
-        outside = v < lo
-        below = int(np.count_nonzero(outside))
-        outside |= v > hi
-        inside = v[~outside]
-        k = [r - below for r in ranks]
-        if 0 <= k[0] and k[1] < inside.size:
-            picked = np.partition(inside, k)[k]
-    if picked is None:
-        picked = np.partition(v, ranks)[ranks]
-    picked = picked.astype(np.float64) ** 2
-    return float((picked[0] + picked[1]) / 2) if n % 2 == 0 else float(picked[0])
+class _Workspace:
+    """The work buffers of `phase_congruency` for one image size (about 37 MB at 480 x 640),
+    kept per thread for the latest size: allocating and first touching fresh buffers for
+    every image (page faults) cost more than the arithmetic that fills them."""
+
+    def __init__(self, rows: int, cols: int):
+        n = rows * cols
+        f32 = np.float32
+        self.spectrum = np.empty((rows, cols, 2))                # cv2.dft's output, double
+        self.spec = np.empty(2 * n, f32)                         # its float32 copy
+        self.eo = np.empty((_PC["nscale"], 2 * n), f32)          # the scales' EO, interleaved
+        self.spec_lg = np.empty((_PC["nscale"], 2 * n), f32)     # spectrum x radial filters
+        self.energies = np.empty((_PC["norient"], n), f32)       # weighted energy per orientation
+        self.sums_an = np.empty((_PC["norient"], n), f32)        # sum of amplitudes per orientation
+        self.an0, self.expo = np.empty(n, f32), np.empty(n, f32)
+        self.hist = np.empty(1 << 16, np.int32)
 
 
-def phase_congruency(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+_local = threading.local()
+
+
+def _workspace(rows: int, cols: int) -> _Workspace:
+    ws = getattr(_local, "ws", None)
+    if ws is None or ws[0] != (rows, cols):
+        ws = _local.ws = ((rows, cols), _Workspace(rows, cols))
+    return ws[1]
+
+
+def phase_congruency(img: np.ndarray, out: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Kovesi's phase congruency as Liu's myphasecong3 computes it -> (PC, M, m): the overall
     phase congruency totalEnergy / (totalSumAn + eps), and the maximum and minimum moments of
     the per-orientation PC covariance. Log-Gabor bank: 4 scales (min wavelength 3, mult 2.1,
     sigmaOnf 0.55), 6 orientations (dThetaOnSigma 1.2), noise k = 2 from the median of the
     smallest scale's squared amplitude, cutOff 0.5, g = 10; per-orientation energy
     sum_s(E_s MeanE + O_s MeanO - |E_s MeanO - O_s MeanE|), with its first part summed in closed
-    form as |sum EO|^2 / (|sum EO| + eps).
+    form as |sum EO|^2 / (|sum EO| + eps). `out`, if given, is a C-contiguous float64
+    (3, rows, cols) array that receives (PC, M, m); the returned maps are its planes.
 
     Precision: the image's forward transform is double; the 24 filtered inverse transforms
     (cv2.idft, complex64) and the per-orientation arithmetic (compiled, bench.metrics._pc_numba:
     the sums over scales and orientations in order) are single precision, the moments' final
     steps and the returned maps double. Against the double-precision computation this moves
-    PC, M and m by up to ~2e-6 of their range (see the module docstring for Qp); the
-    transforms are about 3 times faster than scipy's complex128 ones."""
+    PC, M and m by up to ~4e-6 of their range (3.8e-6 on VIFB 'walkingnight'; see the module
+    docstring for Qp); the transforms are about 3 times faster than scipy's complex128 ones."""
     p = _PC
     rows, cols = img.shape
     bank = _pc_bank(rows, cols)
     eps = p["epsilon"]  # MATLAB's epsilon = .0001
     nscale, norient = p["nscale"], p["norient"]
-    f32, c64 = np.float32, np.complex64
-    spectrum = cv2.dft(np.ascontiguousarray(img, dtype=np.float64),
+    f32 = np.float32
+    ws = _workspace(rows, cols)
+    spectrum = cv2.dft(np.ascontiguousarray(img, dtype=np.float64), dst=ws.spectrum,
                        flags=cv2.DFT_COMPLEX_OUTPUT)
-    # the image spectrum times each scale's radial filter, as interleaved float32 pairs
-    radial = np.multiply(spectrum.astype(f32).reshape(rows, 2 * cols), bank.log_gabor)
-    from ._pc_numba import NORIENT, NSCALE, moments, orientation_pass, overall_pc, weight_pass
+    spec = ws.spec  # interleaved (real, imaginary) float32 pairs
+    spec[:] = spectrum.reshape(-1)
+    from ._pc_numba import (NORIENT, NSCALE, median_f32, orientation_pass,
+                            overall_pc_and_moments, weight_pass)
     assert (nscale, norient) == (NSCALE, NORIENT)
-    eo = np.empty((nscale, rows, cols), c64)
-    eo_pairs = eo.view(f32)                                 # (nscale, rows, 2 cols)
-    energies = np.empty((norient, rows, cols), f32)         # weighted energy per orientation
-    sums_an = np.empty((norient, rows, cols), f32)          # sum of amplitudes per orientation
-    an0, expo = np.empty(rows * cols, f32), np.empty(rows * cols, f32)
-    per_pixel = np.empty(rows * cols * 2, f32)              # sum_an, energy
+    eo_pairs = ws.eo
+    energies, sums_an = ws.energies, ws.sums_an
+    an0, expo, hist = ws.an0, ws.expo, ws.hist
     flags = cv2.DFT_COMPLEX_OUTPUT
+    # the spectrum times each scale's radial filter, once per image
+    spec_lg = ws.spec_lg
+    np.multiply(spec[None], bank.log_gabor.reshape(nscale, -1), out=spec_lg)
     for o in range(norient):
-        energy = energies[o].reshape(-1)
-        for s_ in range(nscale):  # in place, one 2-D transform at a time (cv2's 2-channel view)
-            np.multiply(radial[s_], bank.spread[o], out=eo_pairs[s_])
+        # per scale: (spectrum lg_s) times this orientation's angular filter, in float32, then
+        # the inverse transform in place (cv2's 2-channel view), while the product is in cache
+        spread = bank.spread[o].reshape(-1)
+        for s_ in range(nscale):
+            np.multiply(spec_lg[s_], spread, out=eo_pairs[s_])
             pairs = eo_pairs[s_].reshape(rows, cols, 2)
             cv2.idft(pairs, dst=pairs, flags=flags)
         # one compiled pass: |EO_0|, sum_s |EO_s|, the energy
         # sum_s (E_s MeanE + O_s MeanO - |E_s MeanO - O_s MeanE|) in closed form as
         # (|sum EO|^2 - sum_s |Im(EO_s conj(sum EO))|) / (|sum EO| + eps), and the exponent
         # (cutOff - width) g of the frequency-spread weight, width = sumAn/(maxAn+eps)/nscale
-        orientation_pass(eo_pairs.reshape(nscale, 2 * rows * cols), eps, -p["g"] / nscale,
-                         p["cut_off"] * p["g"], an0, expo, per_pixel)
+        energy = energies[o]
+        orientation_pass(eo_pairs, eps, -p["g"] / nscale, p["cut_off"] * p["g"], an0, expo,
+                         sums_an[o], energy, hist)
         # noise compensation from the median squared amplitude at the smallest scale
-        median_e2n = _median_of_squares(an0)
+        # (MATLAB median: the mean of the two middle values for an even count)
+        mid = np.array(median_f32(an0, hist), dtype=np.float64) ** 2
+        median_e2n = float((mid[0] + mid[1]) / 2) if an0.size % 2 == 0 else float(mid[0])
         mean_e2n = -median_e2n / np.log(0.5)
         em_n, sum_an2, sum_aiaj = bank.noise[o]
         noise_power = mean_e2n / em_n
@@ -211,63 +234,54 @@ def phase_congruency(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
         threshold = (est_noise_energy + p["k"] * est_noise_sigma) / 1.7
         # energy = max(energy - threshold, 0) / (1 + exp((cutOff - width) g))
         np.exp(expo, out=expo)
-        weight_pass(per_pixel, f32(threshold), expo, energy, sums_an[o].reshape(-1))
-    # the overall phase congruency and the moments of the orientation covariance, in compiled
-    # passes over the pixels (one output plane each)
-    e_flat, s_flat = energies.reshape(norient, -1), sums_an.reshape(norient, -1)
-    pc, big_m, small_m = (np.empty((rows, cols)) for _ in range(3))
-    overall_pc(e_flat, s_flat, eps, pc.reshape(-1))
-    moments(e_flat, s_flat, bank.moment_weights, eps, 1.0, big_m.reshape(-1))
-    moments(e_flat, s_flat, bank.moment_weights, eps, -1.0, small_m.reshape(-1))
+        weight_pass(f32(threshold), expo, energy)
+    # the overall phase congruency and the moments of the orientation covariance, in one
+    # compiled pass over the pixels
+    if out is None:
+        out = np.empty((3, rows, cols))
+    elif (out.shape != (3, rows, cols) or out.dtype != np.float64
+          or not out.flags.c_contiguous):
+        raise ValueError("out must be a C-contiguous float64 array of shape (3, rows, cols)")
+    pc, big_m, small_m = out
+    overall_pc_and_moments(energies, sums_an, bank.moment_weights, eps, pc.reshape(-1),
+                           big_m.reshape(-1), small_m.reshape(-1))
     return pc, big_m, small_m
 
 
-def _qp_window(img: np.ndarray) -> np.ndarray:
-    """filter2(fspecial('gaussian', 11, 1.5), img, 'same'), zero padding. fspecial's window
-    (normalised to sum 1) is the outer product of cv2.getGaussianKernel(11, 1.5), the kernel
-    cv2.GaussianBlur uses (equal to 1e-16); GaussianBlur is about twice as fast as sepFilter2D
-    here."""
-    return cv2.GaussianBlur(np.ascontiguousarray(img, dtype=np.float64), (11, 11), 1.5,
-                            borderType=cv2.BORDER_CONSTANT)
+def _qp_maps(rows: int, cols: int) -> np.ndarray:
+    """Qp's nine feature maps (3 images x (PC, M, m)), a per-thread buffer for the latest
+    size."""
+    maps = getattr(_local, "qp_maps", None)
+    if maps is None or maps.shape[2:] != (rows, cols):
+        maps = _local.qp_maps = np.empty((3, 3, rows, cols))
+    return maps
 
 
-def _qp_correlation(f1, f2, fmax, ff, m1, m2, m3, where, inside1, inside2) -> float:
-    """Liu's correlation_coeffcient: local SSIM-like correlations (Gaussian 11/1.5 window,
-    filter2 'same', C = 1e-4) of F's feature map with each source's (masked) and the max map,
+def _qp_correlation(f1, f2, ff, pc1, pc2, threshold: float) -> tuple[float, int]:
+    """Liu's correlation_coeffcient of one feature map -> (sum, count): local SSIM-like
+    correlations (Gaussian 11/1.5 window, filter2 'same' with zero padding, C = 1e-4) of F's
+    feature map with each source's (masked) and the max map,
     (sigma_xf + C) / (sqrt(|sigma_x^2 sigma_f^2|) + C), 0 outside each mask; the pixelwise
-    maximum of the three, summed and divided by the count of the max-map mask.
+    maximum of the three summed over the max-map mask m3, and the size of m3 (the metric
+    divides the two). Masks m1 = P_A > t, m2 = P_B > t, m3 = P_max > t; the max map takes each
+    pixel from the source with the larger phase congruency.
 
-    The max-map mask m3 contains m1 and m2 (pc_max > t where pc_A > t or pc_B > t), so every
-    term is 0 outside m3: the ratios are formed only at m3's pixels (`where`, flat indices;
-    `inside1`/`inside2` = m1/m2 there), with the same operations as on full planes."""
+    m3 contains m1 and m2 (P_max > t where P_A > t or P_B > t), so every term is 0 outside
+    m3: one compiled pass (bench.metrics._pc_numba.qp_correlation) forms the products, filters
+    them (double precision; the window is the outer product of cv2.getGaussianKernel(11, 1.5),
+    equal to fspecial's to 1e-16 and exactly symmetric; horizontal taps in order, vertical taps
+    in symmetric pairs) and sums the ratios at m3's pixels (per column, then the columns): the
+    sums agree with full-plane filters to about 1e-14 relative."""
+    from ._pc_numba import qp_correlation
     c = 0.0001
+    arrays = (np.ascontiguousarray(x, dtype=np.float64) for x in (f1, f2, ff, pc1, pc2))
+    total, count = qp_correlation(*arrays, float(threshold), _qp_kernel(), c)
+    return total, count
 
-    def local(img):  # the filtered plane at m3's pixels
-        return _qp_window(img).ravel().take(where)
 
-    muf = local(ff)
-    sf = local(ff * ff)
-    sf -= muf * muf
-    result = None
-    for src, mask, inside in ((f1, m1, inside1), (f2, m2, inside2), (fmax, m3, None)):
-        x = src * mask
-        mu = local(x)
-        var = local(x * x)
-        var -= mu * mu
-        x *= ff
-        cov = local(x)
-        mu *= muf
-        cov -= mu
-        var *= sf
-        np.abs(var, out=var)
-        np.sqrt(var, out=var)
-        var += c
-        cov += c
-        cov /= var
-        if inside is not None:
-            np.copyto(cov, 0.0, where=~inside)  # 0 outside this source's mask
-        result = cov if result is None else np.maximum(result, cov, out=result)
-    return float(result.sum()) / where.size
+@lru_cache(maxsize=1)
+def _qp_kernel() -> np.ndarray:
+    return _frozen(cv2.getGaussianKernel(11, 1.5).ravel())
 
 
 @register_metric(
@@ -306,9 +320,10 @@ def qp(a, b, f, feature_threshold: float = 0.1) -> float:
     CDDFuse do not compute Qp.
 
     Precision: the log-Gabor transforms run in single precision (see `phase_congruency`); Qp
-    agrees with the double-precision computation to about 1e-7 relative, at most 2.4e-6 on the
-    VIFB images checked (a mask pixel at the 0.1 threshold); on small images one flipped mask
-    pixel can move Qp by about 1 / (number of feature pixels).
+    agrees with the double-precision computation to about 1e-7 relative (at most 8.2e-8 on
+    114 of 126 VIFB cases checked) unless a phase-congruency value within ~1e-6 of the 0.1
+    threshold flips its mask pixel: each flipped pixel moves Qp by about 1 / (number of
+    feature pixels), up to 7.9e-5 on the VIFB cases checked (see the module docstring).
 
     Undefined (MetricUndefined) for constant images (the phase congruency is 0/0 there, NaN in
     the original) and when no source pixel exceeds the feature threshold.
@@ -319,24 +334,18 @@ def qp(a, b, f, feature_threshold: float = 0.1) -> float:
             raise MetricUndefined("Qp is not defined for a constant image: its phase "
                                   "congruency is 0/0 (NaN in the reference code)")
     with np.errstate(divide="ignore", invalid="ignore"):
-        pc1, big1, small1 = phase_congruency(a)
-        pc2, big2, small2 = phase_congruency(b)
-        pcf, bigf, smallf = phase_congruency(f)
-        mask = pc1 > pc2
-        pc_max = np.where(mask, pc1, pc2)
-        big_max = np.where(mask, big1, big2)
-        small_max = np.where(mask, small1, small2)
-        m1 = pc1 > feature_threshold
-        m2 = pc2 > feature_threshold
-        m3 = pc_max > feature_threshold
-        where = np.flatnonzero(m3)
-        if where.size == 0:
+        maps = _qp_maps(*np.shape(f)[:2])  # reused buffers (see _Workspace)
+        pc1, big1, small1 = phase_congruency(a, out=maps[0])
+        pc2, big2, small2 = phase_congruency(b, out=maps[1])
+        pcf, bigf, smallf = phase_congruency(f, out=maps[2])
+        t = feature_threshold
+        (s_pc, count), (s_big, _), (s_small, _) = (
+            _qp_correlation(x1, x2, xf, pc1, pc2, t) for x1, x2, xf in
+            ((pc1, pc2, pcf), (big1, big2, bigf), (small1, small2, smallf)))
+        if count == 0:
             raise MetricUndefined("Qp is not defined: no pixel of either source has phase "
                                   "congruency above the feature threshold")
-        masks = (m1, m2, m3, where, m1.ravel().take(where), m2.ravel().take(where))
-        r_pc = _qp_correlation(pc1, pc2, pc_max, pcf, *masks)
-        r_big = _qp_correlation(big1, big2, big_max, bigf, *masks)
-        r_small = _qp_correlation(small1, small2, small_max, smallf, *masks)
+        r_pc, r_big, r_small = s_pc / count, s_big / count, s_small / count
     value = r_pc * r_big * r_small
     if not np.isfinite(value):
         raise MetricUndefined("Qp is not defined for this input (NaN phase congruency: a "
