@@ -10,8 +10,10 @@ Layout: one row of windows at a time. For each of the three images the per-windo
 (normalised window, pdf, CDF, moments) are computed for the whole row, element-major
 ((n + 1, C) buffers, one column per window, the last row a merge sentinel: CDF +inf, pdf 0), in
 loops over the windows that compile to SIMD code, in float64 with MATLAB's summation order for
-everything that decides a branch of the reference (the exact-zero tests of the pdf normaliser
-and of the correlation numerator).
+the sums that decide a branch of the reference (the exact-zero tests of the pdf normaliser and
+of the correlation numerator); the 3 x 3 path divides by multiplying with reciprocals (an ulp
+from MATLAB's divisions, which moves a window's value by ~1e-14: where such a test could flip,
+the value is continuous in it).
 
 3 x 3 windows (n = 9, every FMI metric): the correlation of each (source, fused) pair and its
 zero and sign are decided in float64 (_correlation_row9); the pair is then scored for the whole
@@ -170,9 +172,11 @@ _N9 = 9  # 3 x 3 windows: constant trip counts, so that the loops over k unroll
 
 @njit(error_model="numpy")
 def _row_stats9(x, r, c0, cols, xn, pdf, cdf, cen, sc, pdf32, cdf32, surv32, lpdf32, sc32):
-    """_row_stats for 3 x 3 windows, the same operations in the same order for everything that
-    decides a branch: the per-window sums run over the 9 elements inside one loop over the
-    windows (unrolled, so that it vectorises) instead of 9 passes over the row. Also writes
+    """_row_stats for 3 x 3 windows: the per-window sums run over the 9 elements inside one
+    loop over the windows (unrolled, so that it vectorises) instead of 9 passes over the row,
+    in MATLAB's order; the normalisation and the pdf multiply by reciprocals (an ulp from
+    MATLAB's divisions: the exact-zero tests they feed then differ only where the value is
+    continuous in them, phi -> 0 giving a value -> 0 either way; flat windows stay exact). Also writes
     the float32 terms of pair_row9: pdf32, cdf32 (with the sentinel row), lpdf32 =
     log2(pdf + tiny) evaluated in float32, and sc32 = sc in float32 with row 2 the float32
     sum p log2 p. sc row 2 (the float64 sum p log2 p) is not formed here: the float64
@@ -195,15 +199,32 @@ def _row_stats9(x, r, c0, cols, xn, pdf, cdf, cen, sc, pdf32, cdf32, surv32, lpd
         for k in range(1, _N9):
             m = max(m, xn[k, c])
         rng[c] = m - mn[c]
+    # (x - min) / range and x / sum as products with the reciprocal (within an ulp of the
+    # divisions; a flat window is exact: ones, and 1 * (1/9) is 1/9)
+    inv = sc[3]
+    for c in range(cols):
+        inv[c] = 1.0 / rng[c]
     for k in range(_N9):
         xk = xn[k]
         for c in range(cols):
-            xk[c] = _sel(rng[c] == 0, 1.0, (xk[c] - mn[c]) / rng[c])
+            xk[c] = _sel(rng[c] == 0, 1.0, (xk[c] - mn[c]) * inv[c])
     tot = sc[2]
     for c in range(cols):  # sum(sum(sub)): each column top to bottom, then left to right
         tot[c] = ((xn[0, c] + xn[1, c]) + xn[2, c]) + ((xn[3, c] + xn[4, c]) + xn[5, c]) \
             + ((xn[6, c] + xn[7, c]) + xn[8, c])
-    _pdf_cdf(xn, tot, _N9, pdf, cdf)
+    for c in range(cols):
+        tot[c] = 1.0 / tot[c]
+    for k in range(_N9):
+        xk, pk = xn[k], pdf[k]
+        for c in range(cols):
+            pk[c] = xk[c] * tot[c]
+    cdf[0, :] = pdf[0]
+    for k in range(1, _N9):
+        ck, cp, pk = cdf[k], cdf[k - 1], pdf[k]
+        for c in range(cols):
+            ck[c] = cp[c] + pk[c]
+    pdf[_N9, :] = 0.0
+    cdf[_N9, :] = np.inf
     sd = sc[1]
     for c in range(cols):
         e1 = 0.0
