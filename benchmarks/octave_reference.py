@@ -165,7 +165,7 @@ def driver(code: Path, toolkit: str, metrics: dict[str, str], a: str, b: str, f:
             body.append("  " + WARMUP_CROP[toolkit].replace("\n", "\n  ").rstrip())
             body.append(f"  try, v__ = {expr}; catch, end")
             reload = PREAMBLES[toolkit].split("\n", 1)[1].format(**fmt)  # full-size variables again
-        body.append("  " + reload.replace("\n", "\n  ").rstrip())
+            body.append("  " + reload.replace("\n", "\n  ").rstrip())
         body.append(f"  t__ = tic; v__ = {expr}; s__ = toc(t__);")
         body.append("  v__ = double(v__(1));")
         body.append(f"  printf('VAL\\t%s\\t%.17g\\t%.17g\\t%.6f\\n', '{name}', real(v__), imag(v__), s__);")
