@@ -2,7 +2,6 @@
 bench.metrics.fmi_features.matlab_edge_sobel)."""
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 

@@ -189,7 +189,7 @@ def generate() -> str:
     e.set("redo", f"(abs({e['wt']}) > max_phi) | ((wt_1 != _Z32) & (abs(cov) < _COND32 * mag"
                   f")) | (hsum < _HMIN32)")
     body = "\n".join(e.lines)
-    return HEADER + f"""
+    return HEADER + """
 @njit(cache=True, error_model="numpy")
 def pair_row9(s, cols, pdf, cdf, surv, lpdf, sc, sgn, max_phi, out):
     \"\"\"FMI of the pair (source s, fused 0) for every 3 x 3 window of the row, in float32:
@@ -201,7 +201,7 @@ def pair_row9(s, cols, pdf, cdf, surv, lpdf, sc, sgn, max_phi, out):
     the caller to score in float64; the raw-equality rule (value 1) is applied by the
     caller. Windows 0 .. cols - 1 of the buffers.\"\"\"
     for c in range(cols):
-{{body}}
+{body}
         res = _sel((mi != _Z32) & (abs(wt_1) >= _PHIMIN32) & (abs(val) < _INF32), val, _Z32)
         out[c] = _sel(redo, _NAN32, res)
 """.replace("{body}", body)

@@ -171,7 +171,7 @@ _N9 = 9  # 3 x 3 windows: constant trip counts, so that the loops over k unroll
 
 
 @njit(error_model="numpy")
-def _row_stats9(x, r, c0, cols, xn, pdf, cdf, cen, sc, pdf32, cdf32, surv32, lpdf32, sc32):
+def _row_stats9(x, r, cols, xn, pdf, cdf, cen, sc, pdf32, cdf32, surv32, lpdf32, sc32):
     """_row_stats for 3 x 3 windows: the per-window sums run over the 9 elements inside one
     loop over the windows (unrolled, so that it vectorises) instead of 9 passes over the row,
     in MATLAB's order; the normalisation and the pdf multiply by reciprocals (an ulp from
@@ -180,11 +180,10 @@ def _row_stats9(x, r, c0, cols, xn, pdf, cdf, cen, sc, pdf32, cdf32, surv32, lpd
     the float32 terms of pair_row9: pdf32, cdf32 (with the sentinel row), lpdf32 =
     log2(pdf + tiny) evaluated in float32, and sc32 = sc in float32 with row 2 the float32
     sum p log2 p. sc row 2 (the float64 sum p log2 p) is not formed here: the float64
-    per-window path computes it itself. Windows c0 .. c0 + cols - 1 of row r, at columns
-    0 .. cols - 1 of the buffers."""
+    per-window path computes it itself. Windows 0 .. cols - 1 of row r."""
     for j in range(3):
         for i in range(3):
-            src = x[r + i, c0 + j:c0 + j + cols]
+            src = x[r + i, j:j + cols]
             dst = xn[j * 3 + i]
             for c in range(cols):
                 dst[c] = src[c]
@@ -465,7 +464,7 @@ def fmi_window_map(fa, fb, ff, w, reuse, max_phi):
     for r in range(rows):
         if n == 9:
             for i, x in enumerate((ff, fa, fb)):
-                _row_stats9(x, r, 0, cols, xn[i], pdf[i], cdf[i], cen[i], sc[i], pdf32[i],
+                _row_stats9(x, r, cols, xn[i], pdf[i], cdf[i], cen[i], sc[i], pdf32[i],
                             cdf32[i], surv32[i], lpdf32[i], sc32[i])
         else:
             _row_stats(ff, r, w, xn[0], pdf[0], cdf[0], lpdf[0], cen[0], sc[0], tmp)
