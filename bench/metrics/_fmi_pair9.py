@@ -25,7 +25,7 @@ _K1, _K2, _K3, _K4, _K5, _K6, _K7, _K8, _K9 = (_F32(k) for k in range(1, 10))
 def pair_row9(s, cols, pdf, cdf, surv, lpdf, sc, sgn, max_phi, out):
     """FMI of the pair (source s, fused 0) for every 3 x 3 window of the row, in float32:
     out[c] for window c, from the float32 copies of the element-major per-window terms of
-    bench.metrics._fmi_numba._row_stats9 (pdf, cdf, lpdf: (3, 10, C); sc: (3, 6, C); image 0
+    bench.metrics._fmi_numba._fused_row9 / _source_row9 (pdf, cdf, lpdf: (3, 10, C); sc: (3, 9, C); image 0
     the fused one) and the pair's correlation sgn (C,), whose zero and sign were decided in
     float64. Every operation is float32, so that the loop runs 16 windows per AVX-512
     vector. A window whose |phi| exceeds max_phi (large cancelling cell terms) gets NaN, for

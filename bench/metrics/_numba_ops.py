@@ -7,6 +7,10 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from ._llvm_options import raise_vectorizer_check_limit
+
+raise_vectorizer_check_limit()
+
 _TINY = 2.2250738585072014e-308  # smallest normal float64: 0 log 0 = 0, |x| + tiny is normal
 _SQRT2 = 1.4142135623730951
 _LOG2E = 1.4426950408889634
