@@ -448,6 +448,27 @@ def test_fmi_binary_pattern_path_equals_the_window_path():
         assert fast == pytest.approx((af.sum() + bf.sum()) / (2 * len(af)), abs=1e-13)
 
 
+def test_fmi_binary_pattern_path_other_window_sizes():
+    # 2 x 2 windows go through the same pattern keys (bincount), 4 x 4 through np.unique
+    a, b, f = triple((20, 24), seed=9)
+    fa, fb, ff = (fmi_features.fmi_feature(x, "edge") for x in (a, b, f))
+    for w in (2, 4):
+        fast = fmi._fmi_binary(fa, fb, ff, w, True)
+        af, bf = fmi._fmi_windows(fmi._windows(fa, w), fmi._windows(fb, w),
+                                  fmi._windows(ff, w), True)
+        assert fast == pytest.approx((af.sum() + bf.sum()) / (2 * len(af)), abs=1e-13)
+
+
+def test_fmi_accepts_a_mix_of_read_only_and_writable_planes():
+    # shared colour planes are read-only, fresh features writable: a mix once made the
+    # compiled kernel fail to type (numba: enumerate over a tuple of differing array types)
+    a, b, f = triple((24, 32), seed=10)
+    a = np.array(a)
+    a.flags.writeable = False
+    for feature in ("none", "gradient", "edge"):
+        assert fmi.fmi(a, b, f, feature=feature) == fmi.fmi(np.array(a), b, f, feature=feature)
+
+
 def test_fmi_identities_and_names():
     a, b, f = triple((24, 32), seed=8)
     for name in ("FMI_pixel", "FMI_edge", "FMI_gradient", "FMI_dct", "FMI_w"):

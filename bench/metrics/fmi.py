@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .fmi_features import fmi_feature
+from .fmi_features import fmi_feature, matlab_edge_sobel
 from .registry import register_metric
 
 
@@ -331,9 +331,10 @@ def fmi(a: np.ndarray, b: np.ndarray, f: np.ndarray, feature: str = "edge", wind
                          f"{np.shape(f)}")
     if input_scale != 1.0:
         a, b, f = (np.asarray(x, dtype=np.float64) / (1.0 / input_scale) for x in (a, b, f))
-    fa, fb, ff = (fmi_feature(x, feature) for x in (a, b, f))
-    if feature == "edge":
+    if feature == "edge":  # binary maps (fmi_feature's, before its float conversion)
+        fa, fb, ff = (matlab_edge_sobel(np.asarray(x, dtype=np.float64)) for x in (a, b, f))
         return _fmi_binary(fa, fb, ff, window, reuse_normalised_f)
+    fa, fb, ff = (fmi_feature(x, feature) for x in (a, b, f))
     from ._fmi_numba import fmi_window_map
     fa, fb, ff = (_readonly_c64(x) for x in (fa, fb, ff))
     return float(fmi_window_map(fa, fb, ff, window, bool(reuse_normalised_f),
@@ -344,33 +345,27 @@ def _fmi_binary(fa, fb, ff, window, reuse_normalised_f) -> float:
     """FMI of binary feature maps: a window's value depends only on the three windows' bit
     patterns (and, for the (b, f) term, on whether a == f), so it is computed once per
     distinct pattern pair and weighted by its count."""
+    from ._pattern_numba import pair_pattern_keys
     n = window * window
-
-    def keys(x):
-        """Window bit patterns (bit k = element k of the column-major sub(:)), one per window,
-        windows in the same row-major order as _windows."""
-        kind = np.uint16 if n <= 16 else np.int64
-        e = (x != 0).astype(kind)
-        r, c = e.shape[0] - window + 1, e.shape[1] - window + 1
-        key = np.zeros((r, c), dtype=kind)
-        for col in range(window):
-            for row in range(window):
-                bit = e[row:row + r, col:col + c] << kind(col * window + row)
-                key |= bit
-        return key.ravel().astype(np.int64)
-
-    ka, kb, kf = keys(fa), keys(fb), keys(ff)
-    eq_af = ka == kf
-    bits = ((np.arange(1 << n)[None, :] >> np.arange(n)[:, None]) & 1).astype(np.float64)
+    if 2 * n + 1 > 63:  # the keys are int64
+        raise ValueError(f"binary FMI supports windows up to 5 x 5, got {window} x {window}")
+    ea, eb, ef = (np.ascontiguousarray(np.asarray(x) != 0).view(np.uint8) for x in (fa, fb, ff))
+    size = (ef.shape[0] - window + 1) * (ef.shape[1] - window + 1)
+    key_a, key_b = np.empty(size, np.int64), np.empty(size, np.int64)
+    pair_pattern_keys(ea, eb, ef, window, key_a, key_b)  # compiled: one pass per window row
+    shifts = np.arange(n)[:, None]
     total = 0.0
-    for ks, flag in ((ka, np.zeros_like(kf)), (kb, eq_af.astype(np.int64))):
-        key = (flag << (2 * n)) | (ks << n) | kf
-        counts = np.bincount(key)
-        uniq = np.nonzero(counts)[0]
-        ws = bits[:, (uniq >> n) & ((1 << n) - 1)]
-        wf = bits[:, uniq & ((1 << n) - 1)]
+    for first, key in ((True, key_a), (False, key_b)):
+        if n <= 9:  # a count per possible key (at most 2^19)
+            counts = np.bincount(key)
+            uniq = np.flatnonzero(counts)
+            counts = counts[uniq]
+        else:
+            uniq, counts = np.unique(key, return_counts=True)
+        ws = (((uniq >> n) & ((1 << n) - 1))[None, :] >> shifts & 1).astype(np.float64)
+        wf = ((uniq & ((1 << n) - 1))[None, :] >> shifts & 1).astype(np.float64)
         fl = (uniq >> (2 * n)).astype(bool)
-        if ks is ka:
+        if first:
             val, _ = _fmi_windows(ws, ws, wf, False, eq_af=(ws == wf).all(axis=0))
         else:
             # the (b, f) term as _fmi_windows computes it, given whether a == f
@@ -380,8 +375,8 @@ def _fmi_binary(fa, fb, ff, window, reuse_normalised_f) -> float:
             sel = np.nonzero(~eq)[0]
             if len(sel):
                 val[sel] = _pair_fmi(_WindowStats(wf[:, sel]), _WindowStats(ws[:, sel]))
-        total += float((val * counts[uniq]).sum())
-    return total / (2.0 * len(kf))
+        total += float((val * counts).sum())
+    return total / (2.0 * size)
 
 
 _FMI_DOC = """Feature mutual information FMI_{feature} (Haghighat, Aghagolzadeh & Seyedarabi,
