@@ -102,13 +102,16 @@ def _dwt_axis0(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarra
     agree with PyWavelets' to rounding."""
     from ._dwt_numba import dwt_axis0
     f = len(lo)
-    # C order (np.pad keeps a transposed input's Fortran order): the kernel reads whole rows
-    xe = np.pad(np.ascontiguousarray(x, dtype=np.float64), ((f - 1, f - 1), (0, 0)),
-                mode="symmetric")
-    n_out = (x.shape[0] + f - 1) // 2
+    x = np.ascontiguousarray(x, dtype=np.float64)  # C order: the kernel reads whole rows
+    n = x.shape[0]
+    # np.pad(x, ((f - 1, f - 1), (0, 0)), mode="symmetric") as a row index map: mirror images
+    # of the index range repeat with period 2n (several reflections when f - 1 > n)
+    ix = np.arange(-(f - 1), n + f - 1) % (2 * n)
+    ix = np.where(ix >= n, 2 * n - 1 - ix, ix)
+    n_out = (n + f - 1) // 2
     out_lo = np.empty((n_out, x.shape[1]))
     out_hi = np.empty((n_out, x.shape[1]))
-    dwt_axis0(xe, np.ascontiguousarray(lo, dtype=np.float64),
+    dwt_axis0(x, ix, np.ascontiguousarray(lo, dtype=np.float64),
               np.ascontiguousarray(hi, dtype=np.float64), out_lo, out_hi)
     return out_lo, out_hi
 
