@@ -8,9 +8,11 @@ a source window that is exactly constant has variance exactly 0). Within one `co
 call Tang's "SSIM" (MEF-SSIM, one scale) is reused by its "MS_SSIM" (`memo`).
 
 Speed (480 x 640, one core, `compute()` including its colour conversion; best of repeated runs
-on a shared 2-core VM): MEF-SSIM ~29 ms (numpy per-pixel formula: ~41 ms; before the whole-image
-layout: 54 ms). Its Gaussian window statistics (first scale) and its 2 x 2 pyramid are shared
-with SSIM, MS-SSIM and Qs/Qw inside `compute_many()` (see `bench.metrics.windows`).
+on a shared 2-core VM): MEF-SSIM ~25 ms (box sums by OpenCV on product planes: ~29 ms; numpy
+per-pixel formula: ~41 ms; before the whole-image layout: 54 ms). Its Gaussian window statistics
+(first scale) and its 2 x 2 pyramid are shared with SSIM, MS-SSIM and Qs/Qw inside
+`compute_many()` (see `bench.metrics.windows`), which charges them to MEF-SSIM (the first of
+them by name).
 """
 from __future__ import annotations
 
@@ -18,11 +20,13 @@ from typing import Sequence
 
 import numpy as np
 
+from ._llvm_options import raise_vectorizer_check_limit
 from .registry import register_metric
 from .windows import (EPS, SHIFT, Arena, _check_size, _downsample_symmetric, _mean, _undefined,
                       box_sum_same, buffer, gaussian_1d, memo, raw_moments, shared_half,
                       valid_view)
 
+raise_vectorizer_check_limit()  # before the kernels compile: their fused loops need it
 
 MEF_WEIGHTS = (0.0448, 0.2856, 0.3001)
 
@@ -50,12 +54,14 @@ def _mef_ssim_level(seq: Sequence[np.ndarray], fused: np.ndarray, K: float = 0.0
     Because the reference patch is linear in the source patches, its windowed statistics follow
     from the sources' box and Gaussian (co)variances, so no per-pixel loop over windows is
     needed. All maps are same-size arrays (zero padding) whose 'valid' part is averaged at the
-    end. The box sums and Gaussian moments are OpenCV filters (the Gaussian ones shared with the
-    other metrics of a compute_many() call through `raw_moments`); the per-pixel formula runs in
-    three compiled passes (`_kernels`) around numpy's log, tan and exp, every operation in the
-    order of the numpy formulation it replaced (the same values). Two sources (the registered
-    metrics) take straight-line passes that the compiler vectorises; other stack sizes (or
-    generic=True) take the general passes, which give the same values.
+    end. The Gaussian moments are OpenCV filters (shared with the other metrics of a
+    compute_many() call through `raw_moments`); the per-pixel formula runs in three compiled
+    passes (`_kernels`) around numpy's log, tan and exp, every operation in the order of the
+    numpy formulation it replaced (the same values). Two sources (the registered metrics) take
+    straight-line passes that the compiler vectorises, the first of which also forms the box
+    sums of the sources and their products, with OpenCV boxFilter's roundings, from the planes
+    themselves; other stack sizes (or generic=True) take the general passes on OpenCV box sums,
+    which give the same values.
     """
     n = win_size
     npix = float(n * n)
@@ -69,16 +75,17 @@ def _mef_ssim_level(seq: Sequence[np.ndarray], fused: np.ndarray, K: float = 0.0
 
     # box (square-window) statistics: sums and co-scatter S_kl = sum (x_k - mu_k)(x_l - mu_l),
     # exact for integer-valued planes; a source constant over a window has S_kk = 0 exactly
-    xs = [np.subtract(x, SHIFT, out=buffer(shape), dtype=np.float64) for x in seq]
-    sums = tuple(box_sum_same(x, n) for x in xs)
-    buf = buffer(shape)
-    boxes = tuple(box_sum_same(np.multiply(xs[i], xs[j], out=buf), n) for i, j in pairs)
     scatter = buffer((len(pairs), *shape))
     edn = buffer((kk, *shape))
     r = buffer(shape)
     if two:
-        stage1(*sums, *boxes, npix, float(n), scatter, edn, r)
+        p0, p1 = (np.ascontiguousarray(x, np.float64) for x in seq)
+        stage1(p0, p1, SHIFT, n, npix, scatter, edn, r)
     else:
+        xs = [np.subtract(x, SHIFT, out=buffer(shape), dtype=np.float64) for x in seq]
+        sums = tuple(box_sum_same(x, n) for x in xs)
+        buf = buffer(shape)
+        boxes = tuple(box_sum_same(np.multiply(xs[i], xs[j], out=buf), n) for i, j in pairs)
         stage1(sums, boxes, npix, float(n), scatter, edn, r)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         np.log(edn, out=edn)
@@ -107,7 +114,7 @@ def _kernels():
     """The compiled passes of `_mef_ssim_level` (numba, compiled on first use, cached on disk).
 
     stage1: box scatter (snapped to 0 in flat windows) -> scatter, ed_k / n, and the tangent's
-        argument pi/2 min(R, 1 - eps);
+        argument pi/2 min(R, 1 - eps) (two sources: from the planes, box sums included);
     stage2: p log(ed_k / n) with p = min(tan, 10), in place;
     stage3: the weights w_k = exp(.) + eps, their normalisation, the rescaling to max ed and the
         SSIM structure term from the Gaussian (co)variances -> the map.
@@ -242,21 +249,92 @@ def _kernels():
                 out[y, x] = num / ((var_r + gff[y, x]) + c)
 
     @njit(cache=True, error_model="numpy")
-    def stage1_two(s0, s1, b00, b01, b11, npix, n, scatter, edn, r):
-        """stage1 for two sources, straight-line over row views (vectorised)."""
+    def row_sums(p0, p1, y, shift, n, pad0, pad1, out):
+        """Running n-sums along image row y of x0, x1, x0^2, x0 x1, x1^2 (x_k = p_k - shift,
+        0 beyond the row: pad0, pad1 hold the padded row) into out[0..4], as OpenCV's box-filter
+        row pass takes them: the sum of the first n padded samples from 0, then
+        s += (entering - leaving sample), so the same roundings."""
+        cols = out.shape[1]
+        a = n // 2
+        r0, r1 = p0[y], p1[y]
+        for x in range(cols):
+            pad0[a + x] = r0[x] - shift
+            pad1[a + x] = r1[x] - shift
+        o0, o1, o00, o01, o11 = out[0], out[1], out[2], out[3], out[4]
+        t0 = t1 = t00 = t01 = t11 = 0.0
+        for i in range(n):
+            v0 = pad0[i]
+            v1 = pad1[i]
+            t0 += v0
+            t1 += v1
+            t00 += v0 * v0
+            t01 += v0 * v1
+            t11 += v1 * v1
+        o0[0], o1[0], o00[0], o01[0], o11[0] = t0, t1, t00, t01, t11
+        for x in range(cols - 1):
+            v0 = pad0[x + n]
+            v1 = pad1[x + n]
+            w0 = pad0[x]
+            w1 = pad1[x]
+            t0 += v0 - w0
+            t1 += v1 - w1
+            t00 += v0 * v0 - w0 * w0
+            t01 += v0 * v1 - w0 * w1
+            t11 += v1 * v1 - w1 * w1
+            o0[x + 1], o1[x + 1], o00[x + 1], o01[x + 1], o11[x + 1] = t0, t1, t00, t01, t11
+
+    @njit(cache=True, error_model="numpy")
+    def stage1_two(p0, p1, shift, n, npix, scatter, edn, r):
+        """stage1 for two sources, from the planes themselves: the n x n box sums of x0, x1 and
+        their products (x_k = p_k - shift, zero padding) as OpenCV's boxFilter computes them
+        (running sums along the rows, `row_sums`, then down the columns over a ring of the last
+        n rows' sums: the same roundings, no product or sum planes), and the stage1 formulas in
+        the same loop, straight-line over row views (vectorised)."""
         rows, cols = r.shape
+        a = n // 2
+        fn = float(n)
+        pad0 = np.zeros(cols + n - 1)
+        pad1 = np.zeros(cols + n - 1)
+        # the row sums of the last n rows, row j in slot j % n; the zero-padding rows above
+        # the image are the slots not yet written, those below it are cleared
+        ring = np.zeros((n, 5, cols))
+        acc = np.zeros((5, cols))
+        # the column sums start with the first n - 1 rows (the padding rows add +0 to +0)
+        for j in range(min(n - 1 - a, rows)):
+            row_sums(p0, p1, j, shift, n, pad0, pad1, ring[j])
+            for q in range(5):
+                aq, nq = acc[q], ring[j, q]
+                for x in range(cols):
+                    aq[x] += nq[x]
         for y in range(rows):
-            s0r, s1r, b00r, b01r, b11r = s0[y], s1[y], b00[y], b01[y], b11[y]
+            new = ring[(y + n - 1 - a) % n]  # the row entering the window
+            old = ring[(y - a) % n]  # the row leaving it after this output row
+            if y + n - 1 - a < rows:
+                row_sums(p0, p1, y + n - 1 - a, shift, n, pad0, pad1, new)
+            else:
+                new[:] = 0.0
+            a0, a1, a00, a01, a11 = acc[0], acc[1], acc[2], acc[3], acc[4]
+            i0, i1, i00, i01, i11 = new[0], new[1], new[2], new[3], new[4]
+            o0, o1, o00, o01, o11 = old[0], old[1], old[2], old[3], old[4]
             c00, c01, c11 = scatter[0, y], scatter[1, y], scatter[2, y]
             e0r, e1r, rr = edn[0, y], edn[1, y], r[y]
             for x in range(cols):
-                b = b00r[x]
-                d00 = b - (s0r[x] * s0r[x]) / npix
-                d00 = 0.0 if d00 <= b * tol_flat else d00
-                b = b11r[x]
-                d11 = b - (s1r[x] * s1r[x]) / npix
-                d11 = 0.0 if d11 <= b * tol_flat else d11
-                d01 = b01r[x] - (s0r[x] * s1r[x]) / npix
+                # OpenCV's column running sums: sum = acc + entering row; acc = sum - leaving row
+                s0 = a0[x] + i0[x]
+                a0[x] = s0 - o0[x]
+                s1 = a1[x] + i1[x]
+                a1[x] = s1 - o1[x]
+                b00 = a00[x] + i00[x]
+                a00[x] = b00 - o00[x]
+                b01 = a01[x] + i01[x]
+                a01[x] = b01 - o01[x]
+                b11 = a11[x] + i11[x]
+                a11[x] = b11 - o11[x]
+                d00 = b00 - (s0 * s0) / npix
+                d00 = 0.0 if d00 <= b00 * tol_flat else d00
+                d11 = b11 - (s1 * s1) / npix
+                d11 = 0.0 if d11 <= b11 * tol_flat else d11
+                d01 = b01 - (s0 * s1) / npix
                 d01 = 0.0 if (d00 == 0.0) | (d11 == 0.0) else d01
                 c00[x] = d00
                 c01[x] = d01
@@ -264,8 +342,8 @@ def _kernels():
                 total = (d00 + d01 * 2.0) + d11
                 n0 = np.sqrt(d00)
                 n1 = np.sqrt(d11)
-                e0r[x] = (n0 + 0.001) / n
-                e1r[x] = (n1 + 0.001) / n
+                e0r[x] = (n0 + 0.001) / fn
+                e1r[x] = (n1 + 0.001) / fn
                 total = 0.0 if total < 0.0 else total
                 q = (np.sqrt(total) + eps) / ((n0 + n1) + eps)
                 q = top if q > top else q

@@ -12,23 +12,27 @@ sv^2 = s2, sv^2 floored at 1e-10).
 F's pyramid and statistics are computed once for both sources; the statistics are same-size
 arrays (zero padding) cropped to their 'valid' part, and the reference code's clamps are applied
 without masked copies of dense masks (those are slow). They do not depend on sigma_n^2, so VIF
-and VIFF of one compute_many call share them (`vif_statistics`). The per-pixel arithmetic after
-the filters (gain, noise variance, clamps; the log arguments of the maps) is two compiled passes
-(numba) with the operations of the numpy formulation they replaced, in the same order; the logs
-are numpy's. Speed (480 x 640, one core, with compute()'s colour conversion): VIF ~25 ms, VIFF
-~26 ms (numpy arithmetic: ~31 / ~38 ms; before that: ~39 / ~40 ms); the 17-tap filters of the
-first scale are most of it. float32 filtering would halve the filter time but changes the values
-by up to 1e-4 relative on near-constant content (the 1e-10 variance thresholds and 0/0 windows),
-so everything is float64.
+and VIFF of one compute_many call share them (`vif_statistics`). The per-pixel arithmetic around
+the filters is compiled (numba) passes with the operations of the numpy formulation they
+replaced, in the same order: the centred planes and their products before them, then (gain,
+noise variance, clamps) and the log arguments of the maps; the logs are numpy's. Speed
+(480 x 640, one core, with compute()'s colour conversion): VIF ~23 ms, VIFF ~24 ms, ~3 ms after
+VIF on the same planes (numpy arithmetic around the filters: ~31 / ~38 ms; before that:
+~39 / ~40 ms); the 17-tap filters of the first scale are most of it. float32 filtering would
+halve the filter time but changes the values by up to 1e-4 relative on near-constant content (the
+1e-10 variance thresholds and 0/0 windows), so everything is float64.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ._llvm_options import raise_vectorizer_check_limit
 from .matlab import fspecial_gaussian, to_uint8
 from .registry import register_metric
 from .windows import (Arena, Kept, _undefined, buffer, filter_same, gaussian_1d, memo,
                       sep_filter)
+
+raise_vectorizer_check_limit()  # before the kernels compile: their fused loops need it
 
 _TINY = 1e-10
 
@@ -59,7 +63,7 @@ def vif_scale_maps(refs: list[np.ndarray], dist: np.ndarray, sigma_nsq: float,
             g, s1, sv = st
             # 1 + g^2 s1 / (sv^2 + sigma_n^2) and 1 + s1 / sigma_n^2 in one compiled pass
             num, den = buffer(g.shape), buffer(g.shape)
-            _kernels()[1](g, s1, sv, float(sigma_nsq), num, den)
+            _kernels()[3](g, s1, sv, float(sigma_nsq), num, den)
             np.log10(num, out=num)
             np.log10(den, out=den)
             maps.append((num, den, g))
@@ -87,13 +91,18 @@ def _vif_statistics(refs: list[np.ndarray], dist: np.ndarray, uint8_products: bo
     out: list[list] = [[] for _ in refs]
     kept.per_ref = out
     c = 127.5  # centring constant: (co)variances do not change, fewer digits are lost
+    prep_dist, prep_ref, statistics = _kernels()[:3]
+    refs = [np.ascontiguousarray(r) for r in refs]
+    dist = np.ascontiguousarray(dist)
     with Arena():
         for scale in range(1, 5):
             n = 2 ** (4 - scale + 1) + 1
             k = gaussian_1d(n, n / 5.0)
             if scale > 1:
-                refs = [sep_filter(r, k, "valid")[::2, ::2] for r in refs]
-                dist = sep_filter(dist, k, "valid")[::2, ::2]
+                # 'valid' low-pass, every other sample (contiguous copies, as OpenCV would
+                # make them to filter these planes again)
+                refs = [np.ascontiguousarray(sep_filter(r, k, "valid")[::2, ::2]) for r in refs]
+                dist = np.ascontiguousarray(sep_filter(dist, k, "valid")[::2, ::2])
             if dist.shape[0] < n or dist.shape[1] < n:
                 for lst in out:
                     lst.append(None)
@@ -103,37 +112,22 @@ def _vif_statistics(refs: list[np.ndarray], dist: np.ndarray, uint8_products: bo
             shape = dist.shape
             sat = uint8_products and scale == 1
             cc = 0.0 if sat else c
-            d0 = np.subtract(dist, cc, out=buffer(shape))
+            # the centred planes and their products (saturated as MATLAB's uint8 products
+            # where `sat`), each filtered once: window means, E[d^2], E[x^2] and E[x d]
+            d0, dd = buffer(shape), buffer(shape)
+            prep_dist(dist, cc, sat, d0, dd)
             mu2 = filter_same(d0, k)
-            buf = np.multiply(d0, d0, out=buffer(shape))
-            if sat:
-                _sat_u8(buf)
-            s2 = filter_same(buf, k)
-            tmp = np.multiply(mu2, mu2, out=buffer(shape))
-            s2 -= tmp
-            np.maximum(s2, 0.0, out=s2)
+            e22 = filter_same(dd, k)
+            x0, xx, xd = buffer(shape), buffer(shape), buffer(shape)
             for lst, ref in zip(out, refs):
-                r0 = np.subtract(ref, cc, out=buffer(shape))
-                mu1 = filter_same(r0, k)
-                np.multiply(r0, r0, out=buf)
-                if sat:
-                    _sat_u8(buf)
-                s1 = filter_same(buf, k)
-                np.multiply(mu1, mu1, out=tmp)
-                s1 -= tmp
-                np.multiply(r0, d0, out=buf)
-                if sat:
-                    _sat_u8(buf)
-                s12 = filter_same(buf, k)
-                # s1 -= mu1^2 (above); s12 -= mu1 mu2; s1 = max(s1, 0); g = s12 / (s1 + 1e-10);
-                # sv^2 = s2 - g s12; then the reference code's clamps: where s1 < 1e-10: g = 0,
-                # sv^2 = s2, s1 = 0; where s2 < 1e-10: g = 0, sv^2 = 0; where g < 0: sv^2 = s2,
-                # g = 0. Wherever g ends up 0, num = log10(1 + 0) = 0 whatever sv^2 is, so only
-                # g and s1 take the clamps; sv^2 is floored at 1e-10. One compiled pass over the
-                # 'valid' region, into arrays that outlive the arena.
+                prep_ref(ref, d0, cc, sat, x0, xx, xd)
+                mu1 = filter_same(x0, k)
+                e11 = filter_same(xx, k)
+                e12 = filter_same(xd, k)
+                # one compiled pass over the 'valid' region, into arrays that outlive the arena
                 vh, vw = shape[0] - n + 1, shape[1] - n + 1
                 g, s1v, sv = (kept.take((vh, vw)) for _ in range(3))
-                _kernels()[0](mu1, mu2, s1, s12, s2, n // 2, g, s1v, sv)
+                statistics(mu1, mu2, e11, e12, e22, n // 2, g, s1v, sv)
                 lst.append((g, s1v, sv))
     return kept
 
@@ -143,7 +137,8 @@ _KERNELS = None
 
 def _kernels():
     """Compiled passes of the VIF statistics and maps (numba, compiled on first use, cached on
-    disk); each operation as the numpy formulation they replaced performed it, in order."""
+    disk): prep_dist, prep_ref, statistics, map_arguments. Each operation as the numpy
+    formulation they replaced performed it, in order (the same values)."""
     global _KERNELS
     if _KERNELS is not None:
         return _KERNELS
@@ -152,20 +147,72 @@ def _kernels():
     tiny = _TINY
 
     @njit(cache=True, error_model="numpy")
-    def statistics(mu1, mu2, s1, s12, s2, r, g, s1v, sv):
-        """(g, s1, sv^2) on the 'valid' region from the window means mu1, mu2, the (co)variance
-        sums s1 = E[x^2] - mu1^2, s12 = E[xy] (mu1 mu2 still to subtract) and s2 >= 0 (row
-        views, so that the loop vectorises)."""
+    def prep_dist(dist, cc, sat, d0, dd):
+        """d0 = dist - cc and dd = d0^2; where `sat`, the product as MATLAB's uint8 arithmetic
+        gives it: rounded half up (the products are >= 0: floor(p + 0.5)), saturated to
+        0..255."""
+        rows, cols = d0.shape
+        for y in range(rows):
+            src, o0, o2 = dist[y], d0[y], dd[y]
+            if sat:
+                for x in range(cols):
+                    v = src[x] - cc
+                    o0[x] = v
+                    p = np.floor(v * v + 0.5)
+                    p = 0.0 if p < 0.0 else p
+                    o2[x] = 255.0 if p > 255.0 else p
+            else:
+                for x in range(cols):
+                    v = src[x] - cc
+                    o0[x] = v
+                    o2[x] = v * v
+
+    @njit(cache=True, error_model="numpy")
+    def prep_ref(ref, d0, cc, sat, x0, xx, xd):
+        """x0 = ref - cc, xx = x0^2 and xd = x0 d0 (saturated as in `prep_dist` where `sat`)."""
+        rows, cols = x0.shape
+        for y in range(rows):
+            src, dr, o0, o1, o2 = ref[y], d0[y], x0[y], xx[y], xd[y]
+            if sat:
+                for x in range(cols):
+                    v = src[x] - cc
+                    o0[x] = v
+                    p = np.floor(v * v + 0.5)
+                    p = 0.0 if p < 0.0 else p
+                    o1[x] = 255.0 if p > 255.0 else p
+                    p = np.floor(v * dr[x] + 0.5)
+                    p = 0.0 if p < 0.0 else p
+                    o2[x] = 255.0 if p > 255.0 else p
+            else:
+                for x in range(cols):
+                    v = src[x] - cc
+                    o0[x] = v
+                    o1[x] = v * v
+                    o2[x] = v * dr[x]
+
+    @njit(cache=True, error_model="numpy")
+    def statistics(mu1, mu2, e11, e12, e22, r, g, s1v, sv):
+        """(g, s1, sv^2) on the 'valid' region (offset r) from the window means mu1, mu2 and
+        the filtered products E[x^2], E[xd], E[d^2] (row views, so that the loop vectorises):
+        s1 = E[x^2] - mu1^2, s12 = E[xd] - mu1 mu2, s2 = E[d^2] - mu2^2; s1 = max(s1, 0),
+        s2 = max(s2, 0); g = s12 / (s1 + 1e-10); sv^2 = s2 - g s12; then the reference code's
+        clamps: where s1 < 1e-10: g = 0, sv^2 = s2, s1 = 0; where s2 < 1e-10: g = 0, sv^2 = 0;
+        where g < 0: sv^2 = s2, g = 0. Wherever g ends up 0, num = log10(1 + 0) = 0 whatever
+        sv^2 is, so only g and s1 take the clamps; sv^2 is floored at 1e-10."""
         rows, cols = g.shape
         for y in range(rows):
             m1r, m2r = mu1[y + r, r:r + cols], mu2[y + r, r:r + cols]
-            s1r, s12r, s2r = s1[y + r, r:r + cols], s12[y + r, r:r + cols], s2[y + r, r:r + cols]
+            e11r, e12r = e11[y + r, r:r + cols], e12[y + r, r:r + cols]
+            e22r = e22[y + r, r:r + cols]
             gr, s1o, svo = g[y], s1v[y], sv[y]
             for x in range(cols):
-                a = s1r[x]
-                c = s12r[x] - m1r[x] * m2r[x]
+                m1 = m1r[x]
+                m2 = m2r[x]
+                a = e11r[x] - m1 * m1
+                c = e12r[x] - m1 * m2
+                b = e22r[x] - m2 * m2
                 a = 0.0 if a < 0.0 else a
-                b = s2r[x]
+                b = 0.0 if b < 0.0 else b
                 gain = c / (a + tiny)
                 v = b - gain * c
                 gain = 0.0 if (a < tiny) | (b < tiny) else gain
@@ -185,7 +232,7 @@ def _kernels():
                 nr[x] = ((gain * gain) * a) / (vr[x] + sigma_nsq) + 1.0
                 dr[x] = a / sigma_nsq + 1.0
 
-    _KERNELS = (statistics, map_arguments)
+    _KERNELS = (prep_dist, prep_ref, statistics, map_arguments)
     return _KERNELS
 
 
@@ -246,13 +293,6 @@ def vifp_scipy(ref: np.ndarray, dist: np.ndarray, sigma_nsq: float = 2.0) -> flo
         num += float(np.sum(np.log10(1.0 + g * g * s1 / (sv + sigma_nsq))))
         den += float(np.sum(np.log10(1.0 + s1 / sigma_nsq)))
     return num / den if den != 0 else float("nan")
-
-
-def _sat_u8(x: np.ndarray) -> None:
-    """MATLAB uint8 arithmetic result, in place: round half away from zero, saturate to 0..255."""
-    x += 0.5  # the products here are >= 0
-    np.floor(x, out=x)
-    np.clip(x, 0.0, 255.0, out=x)
 
 
 def _is_uint8_valued(x: np.ndarray) -> bool:
