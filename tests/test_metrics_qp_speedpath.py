@@ -5,7 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.metrics._pc_numba import median_f32, orientation_pass, qp_correlation
+from bench.metrics._pc_numba import (median_f32, orientation_pass, overall_pc_and_moments,
+                                     qp_correlation)
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 10, 4096, 30001])
@@ -22,6 +23,31 @@ def test_median_f32_is_exact(n):
         lo, hi = median_f32(an0, hist)
         want = np.partition(v, [(n - 1) // 2, n // 2])[[(n - 1) // 2, n // 2]]
         assert (lo, hi) == (want[0], want[1])
+
+
+def test_overall_pass_applies_the_noise_threshold_and_weight():
+    rng = np.random.default_rng(4)
+    n, f32 = 777, np.float32
+    energies = (rng.standard_normal((6, n)) * 0.3).astype(f32)
+    sums_an = (rng.random((6, n)) + 0.1).astype(f32)
+    expo = np.exp(rng.standard_normal((6, n)).astype(f32))
+    thresholds = (rng.random(6) * 0.2).astype(f32)
+    weights = rng.random((3, 6)).astype(f32)
+    out = np.empty((3, n))
+    overall_pc_and_moments(energies, sums_an, expo, thresholds, weights, 1e-4, *out)
+    # the NumPy sequence, float32 and in order: weight each orientation, then sum
+    e = [np.maximum(energies[o] - thresholds[o], f32(0)) / (expo[o] + f32(1)) for o in range(6)]
+    r = [(e[o] / sums_an[o]) ** 2 for o in range(6)]
+    tot_e, tot_s = e[0], sums_an[0]
+    x2, y2, xy = (weights[k, 0] * r[0] for k in range(3))
+    for o in range(1, 6):
+        tot_e, tot_s = tot_e + e[o], tot_s + sums_an[o]
+        x2, y2, xy = x2 + weights[0, o] * r[o], y2 + weights[1, o] * r[o], xy + weights[2, o] * r[o]
+    x2, y2, xy = (v.astype(np.float64) for v in (x2, y2, xy))
+    denom = np.sqrt((x2 - y2) ** 2 + xy ** 2) + 1e-4
+    assert np.array_equal(out[0], tot_e.astype(np.float64) / (tot_s.astype(np.float64) + 1e-4))
+    assert np.array_equal(out[1], (x2 + y2 + denom) / 2)
+    assert np.array_equal(out[2], (x2 + y2 - denom) / 2)
 
 
 def test_qp_correlation_equals_full_plane_filters():

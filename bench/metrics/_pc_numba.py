@@ -5,12 +5,18 @@ order); the amplitudes |EO| are sqrt(re^2 + im^2) in float32 (square and sum rou
 then a correctly rounded float32 square root: within about 1 ulp, 1e-7 relative, of NumPy's
 complex64 abs / hypotf, far below Qp's tolerance, at half the cost of double square roots). One
 pass over the pixels instead of about thirty NumPy passes over float32 planes. Qp's local
-correlations (qp_correlation) are double precision.
+correlations (qp_correlation) are double precision. Loops that read or write many arrays
+(_products writes 12 rows) rely on LLVM's raised alias-check limit (bench.metrics._llvm_options),
+set here before the kernels compile.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from ._llvm_options import raise_vectorizer_check_limit
+
+raise_vectorizer_check_limit()  # before the kernels compile (see the module docstring)
 
 # the scales and orientations of myphasecong3 (bench.metrics.phase_congruency._PC): loops over
 # them have a constant trip count, so that they unroll and the loop over the pixels vectorises
@@ -67,14 +73,26 @@ def median_f32(values, hist):
     """The two middle order statistics (ranks (n-1)//2 and n//2) of float32 values >= 0 (NaN
     last, as np.partition), exactly: hist counts the values by the upper 16 bits of their bit
     patterns (which order them), so only the values of the one or two buckets holding the
-    middle ranks are sorted."""
+    middle ranks are sorted. The buckets are found by sums of 64 counts, then count by count;
+    the values are scanned 16 at a time, and only a group holding a candidate is looked at
+    value by value."""
     n = values.shape[0]
     k0, k1 = (n - 1) // 2, n // 2
+    nh = hist.shape[0]
     below = 0
+    start = 0
+    for blk in range(0, nh - 63, 64):  # skip whole groups of buckets below rank k0
+        c = 0
+        for k in range(64):
+            c += hist[blk + k]
+        if below + c > k0:
+            break
+        below += c
+        start = blk + 64
     b0 = -1
     b1 = -1
     before0 = 0
-    for b in range(hist.shape[0]):
+    for b in range(start, nh):
         c = hist[b]
         if b0 < 0 and below + c > k0:
             b0 = b
@@ -83,15 +101,31 @@ def median_f32(values, hist):
             b1 = b
             break
         below += c
+    size = 0
+    for b in range(b0, b1 + 1):
+        size += hist[b]
     # the values of buckets b0 .. b1, as int32 bit patterns (unsigned bits >> 16 fits)
     bits = values.view(np.int32)
-    cand = np.empty(n, np.int32)
+    cand = np.empty(size, np.int32)
     lo, width = np.uint32(b0), np.uint32(b1 - b0)
+    sh = np.uint32(16)
     m = 0
-    for p in range(n):
+    nblk = n - n % 16
+    for s in range(0, nblk, 16):
+        hit = False
+        for k in range(16):
+            hit |= (np.uint32(bits[s + k]) >> sh) - lo <= width
+        if hit:
+            for k in range(16):
+                x = bits[s + k]
+                if (np.uint32(x) >> sh) - lo <= width and m < size:
+                    cand[m] = x
+                    m += 1
+    for p in range(nblk, n):
         x = bits[p]
-        cand[m] = x
-        m += (np.uint32(x) >> np.uint32(16)) - lo <= width  # branch-free
+        if (np.uint32(x) >> sh) - lo <= width and m < size:
+            cand[m] = x
+            m += 1
     cand = cand[:m]
     cand.sort()  # bit patterns of values >= 0 sort as the values (NaN: bucket > inf's)
     out = cand[k0 - before0:k1 - before0 + 1].view(np.float32)
@@ -99,27 +133,21 @@ def median_f32(values, hist):
 
 
 @njit(cache=True, error_model="numpy")
-def weight_pass(threshold, expo, energy):
-    """energy = max(energy - threshold, 0) / (expo + 1), in float32, in place (expo =
-    exp(arg) of orientation_pass)."""
-    t = np.float32(threshold)
+def overall_pc_and_moments(energies, sums_an, expo, thresholds, weights, eps, pc, big, small):
+    """The noise threshold and frequency-spread weight of each orientation's energy,
+    energy_o = max(raw energy_o - threshold_o, 0) / (expo_o + 1) in float32 (expo_o =
+    exp(arg) of orientation_pass), then pc = sum_o energy_o / (sum_o sumAn_o + eps) (the
+    orientation sums in float32, in order, the ratio in double), and the maximum and minimum
+    moments of the orientation covariance, (covx2 + covy2 +- (sqrt((covx2 - covy2)^2 +
+    covxy^2) + eps)) / 2, with (covx2, covy2, covxy) = weights @ (energy_o / sumAn_o)^2 summed
+    over the orientations in float32 (in order), then double. energies, sums_an, expo:
+    (norient, P) float32; thresholds: (norient,) float32; weights: (3, norient) float32; pc,
+    big, small: (P,) float64. One pass over the pixels."""
+    w = weights
     one = np.float32(1.0)
     zero = np.float32(0.0)
-    for p in range(energy.shape[0]):
-        energy[p] = max(energy[p] - t, zero) / (expo[p] + one)
-
-
-@njit(cache=True, error_model="numpy")
-def overall_pc_and_moments(energies, sums_an, weights, eps, pc, big, small):
-    """pc = sum_o energy_o / (sum_o sumAn_o + eps) (the orientation sums in float32, in
-    order, the ratio in double), and the maximum and minimum moments of the orientation
-    covariance, (covx2 + covy2 +- (sqrt((covx2 - covy2)^2 + covxy^2) + eps)) / 2, with
-    (covx2, covy2, covxy) = weights @ (energy_o / sumAn_o)^2 summed over the orientations in
-    float32 (in order), then double. energies, sums_an: (norient, P) float32; weights:
-    (3, norient) float32; pc, big, small: (P,) float64."""
-    w = weights
     for p in range(pc.shape[0]):
-        e = energies[0, p]
+        e = max(energies[0, p] - thresholds[0], zero) / (expo[0, p] + one)
         s = sums_an[0, p]
         r = e / s
         r = r * r
@@ -127,7 +155,7 @@ def overall_pc_and_moments(energies, sums_an, weights, eps, pc, big, small):
         y2 = w[1, 0] * r
         xy = w[2, 0] * r
         for o in range(1, NORIENT):
-            eo = energies[o, p]
+            eo = max(energies[o, p] - thresholds[o], zero) / (expo[o, p] + one)
             so = sums_an[o, p]
             e = e + eo
             s = s + so
@@ -152,12 +180,13 @@ _NK = 11
 
 
 @njit(cache=True, error_model="numpy")
-def _products(f1, f2, ff, pc1, pc2, t, n, prod, keep):
-    """One row's quantities (planar: prod[q, i], i < n) and keep[i] (bit 0: m3, bit 1: m1,
-    bit 2: m2). Two simple loops over 1-D views, so that both vectorise."""
+def _products(f1, f2, ff, pc1, pc2, t, n, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, keep):
+    """One row's quantities p0 .. p10 (F, F^2, then x, x^2, x F for x = x1, x2, x3; at
+    [_NK // 2 + i], after the rows' zero padding, i < n) and keep[i] (bit 0: m3, bit 1: m1,
+    bit 2: m2), in one loop. The output rows are separate C-contiguous arguments and the padding
+    a constant: LLVM then checks their overlap at run time and vectorises the loop (as views of
+    one 2-D array it sees a dependence of unknown distance and leaves it scalar)."""
     one, zero = 1.0, 0.0
-    p0, p1, p2, p3, p4, p5 = prod[0], prod[1], prod[2], prod[3], prod[4], prod[5]
-    p6, p7, p8, p9, p10 = prod[6], prod[7], prod[8], prod[9], prod[10]
     for i in range(n):
         a = pc1[i]
         b = pc2[i]
@@ -165,25 +194,25 @@ def _products(f1, f2, ff, pc1, pc2, t, n, prod, keep):
         v2 = f2[i]
         fv = ff[i]
         sel = a > b
-        x1 = v1 * (one if a > t else zero)
-        x2 = v2 * (one if b > t else zero)
-        x3 = (v1 if sel else v2) * (one if (a if sel else b) > t else zero)
-        p0[i] = fv
-        p1[i] = fv * fv
-        p2[i] = x1
-        p3[i] = x1 * x1
-        p4[i] = x1 * fv
-        p5[i] = x2
-        p6[i] = x2 * x2
-        p7[i] = x2 * fv
-        p8[i] = x3
-        p9[i] = x3 * x3
-        p10[i] = x3 * fv
-    for i in range(n):
-        a = pc1[i]
-        b = pc2[i]
-        k3 = (a if a > b else b) > t
-        keep[i] = np.uint8(k3) | (np.uint8(a > t) << 1) | (np.uint8(b > t) << 2)
+        k1 = a > t
+        k2 = b > t
+        k3 = (a if sel else b) > t
+        x1 = v1 * (one if k1 else zero)
+        x2 = v2 * (one if k2 else zero)
+        x3 = (v1 if sel else v2) * (one if k3 else zero)
+        j = i + _NK // 2
+        p0[j] = fv
+        p1[j] = fv * fv
+        p2[j] = x1
+        p3[j] = x1 * x1
+        p4[j] = x1 * fv
+        p5[j] = x2
+        p6[j] = x2 * x2
+        p7[j] = x2 * fv
+        p8[j] = x3
+        p9[j] = x3 * x3
+        p10[j] = x3 * fv
+        keep[i] = np.uint8(k3) | (np.uint8(k1) << 1) | (np.uint8(k2) << 2)
 
 
 @njit(cache=True, error_model="numpy")
@@ -278,7 +307,6 @@ def qp_correlation(f1, f2, ff, pc1, pc2, threshold, kern, c):
     vert = np.empty((_NQ, 4, cols))      # the vertical filter of four output rows
     keep = np.empty((rows, cols), np.uint8)  # bit 0: m3, bit 1: m1, bit 2: m2
     acc = np.zeros(cols)
-    inner = prod[:, rad:rad + cols]
     count = 0
     done = 0                             # rows filtered horizontally so far
     for r0 in range(0, rows, 4):
@@ -288,7 +316,8 @@ def qp_correlation(f1, f2, ff, pc1, pc2, threshold, kern, c):
             slot = done % nring
             if done < rows:
                 _products(f1[done], f2[done], ff[done], pc1[done], pc2[done], threshold, cols,
-                          inner, keep[done])
+                          prod[0], prod[1], prod[2], prod[3], prod[4], prod[5], prod[6],
+                          prod[7], prod[8], prod[9], prod[10], keep[done])
                 for q in range(_NQ):
                     _hfilter(kern, prod[q], ring[q, slot], cols)
             else:

@@ -13,10 +13,11 @@ is the most expensive metric: they run in single precision (cv2.idft on complex6
 the filter bank cached per image size (lru, 2 sizes, about 25 MB at 480 x 640; building it costs
 about 0.1 s at that size). The per-pixel arithmetic between and after the transforms runs in
 compiled passes (bench.metrics._pc_numba), with the NumPy sequence's float32 operations in its
-order (the amplitudes' square roots in float32; the smallest scale's median amplitude is found
-exactly by a bit-pattern histogram); the work
-buffers (about 37 MB at 480 x 640, and Qp's nine feature maps, 22 MB) are kept per thread for the
-latest image size, since page-faulting fresh ones for every image costs more than filling them.
+order (the amplitudes' square roots in float32; the smallest scale's median amplitude found
+exactly by a bit-pattern histogram; the noise threshold and frequency-spread weight applied in
+the final pass over the orientations); the work buffers (about 51 MB at 480 x 640, and Qp's
+nine feature maps, 22 MB) are kept per thread for the latest image size, since page-faulting
+fresh ones for every image costs more than filling them.
 The local correlations of the three feature maps run in one compiled double-precision pass each
 (row products, horizontal filter into a ring of rows, vertical filter four rows at a time,
 branch-free ratios), skipping groups of rows without a pixel of the max-map mask.
@@ -151,9 +152,10 @@ class _Workspace:
         self.spec = np.empty(2 * n, f32)                         # its float32 copy
         self.eo = np.empty((_PC["nscale"], 2 * n), f32)          # the scales' EO, interleaved
         self.spec_lg = np.empty((_PC["nscale"], 2 * n), f32)     # spectrum x radial filters
-        self.energies = np.empty((_PC["norient"], n), f32)       # weighted energy per orientation
+        self.energies = np.empty((_PC["norient"], n), f32)       # raw energy per orientation
         self.sums_an = np.empty((_PC["norient"], n), f32)        # sum of amplitudes per orientation
-        self.an0, self.expo = np.empty(n, f32), np.empty(n, f32)
+        self.expo = np.empty((_PC["norient"], n), f32)           # exp(arg) per orientation
+        self.an0 = np.empty(n, f32)
         self.hist = np.empty(1 << 16, np.int32)
 
 
@@ -195,12 +197,12 @@ def phase_congruency(img: np.ndarray, out: np.ndarray | None = None
                        flags=cv2.DFT_COMPLEX_OUTPUT)
     spec = ws.spec  # interleaved (real, imaginary) float32 pairs
     spec[:] = spectrum.reshape(-1)
-    from ._pc_numba import (NORIENT, NSCALE, median_f32, orientation_pass,
-                            overall_pc_and_moments, weight_pass)
+    from ._pc_numba import NORIENT, NSCALE, median_f32, orientation_pass, overall_pc_and_moments
     assert (nscale, norient) == (NSCALE, NORIENT)
     eo_pairs = ws.eo
     energies, sums_an = ws.energies, ws.sums_an
     an0, expo, hist = ws.an0, ws.expo, ws.hist
+    thresholds = np.empty(norient, f32)
     flags = cv2.DFT_COMPLEX_OUTPUT
     # the spectrum times each scale's radial filter, once per image
     spec_lg = ws.spec_lg
@@ -218,7 +220,7 @@ def phase_congruency(img: np.ndarray, out: np.ndarray | None = None
         # (|sum EO|^2 - sum_s |Im(EO_s conj(sum EO))|) / (|sum EO| + eps), and the exponent
         # (cutOff - width) g of the frequency-spread weight, width = sumAn/(maxAn+eps)/nscale
         energy = energies[o]
-        orientation_pass(eo_pairs, eps, -p["g"] / nscale, p["cut_off"] * p["g"], an0, expo,
+        orientation_pass(eo_pairs, eps, -p["g"] / nscale, p["cut_off"] * p["g"], an0, expo[o],
                          sums_an[o], energy, hist)
         # noise compensation from the median squared amplitude at the smallest scale
         # (MATLAB median: the mean of the two middle values for an even count)
@@ -231,20 +233,19 @@ def phase_congruency(img: np.ndarray, out: np.ndarray | None = None
         tau = np.sqrt(est_noise_energy2 / 2)
         est_noise_energy = tau * np.sqrt(np.pi / 2)
         est_noise_sigma = np.sqrt((2 - np.pi / 2) * tau ** 2)
-        threshold = (est_noise_energy + p["k"] * est_noise_sigma) / 1.7
-        # energy = max(energy - threshold, 0) / (1 + exp((cutOff - width) g))
-        np.exp(expo, out=expo)
-        weight_pass(f32(threshold), expo, energy)
-    # the overall phase congruency and the moments of the orientation covariance, in one
-    # compiled pass over the pixels
+        thresholds[o] = (est_noise_energy + p["k"] * est_noise_sigma) / 1.7
+        np.exp(expo[o], out=expo[o])
+    # energy = max(energy - threshold, 0) / (1 + exp((cutOff - width) g)) per orientation, the
+    # overall phase congruency and the moments of the orientation covariance, in one compiled
+    # pass over the pixels
     if out is None:
         out = np.empty((3, rows, cols))
     elif (out.shape != (3, rows, cols) or out.dtype != np.float64
           or not out.flags.c_contiguous):
         raise ValueError("out must be a C-contiguous float64 array of shape (3, rows, cols)")
     pc, big_m, small_m = out
-    overall_pc_and_moments(energies, sums_an, bank.moment_weights, eps, pc.reshape(-1),
-                           big_m.reshape(-1), small_m.reshape(-1))
+    overall_pc_and_moments(energies, sums_an, expo, thresholds, bank.moment_weights, eps,
+                           pc.reshape(-1), big_m.reshape(-1), small_m.reshape(-1))
     return pc, big_m, small_m
 
 
