@@ -146,6 +146,14 @@ def _kernels():
 
     tiny = _TINY
 
+    @njit(inline="always", error_model="numpy")
+    def u8_product(u, v):
+        """u v as MATLAB's uint8 arithmetic gives it: rounded half up (floor(p + 0.5)),
+        saturated to 0..255."""
+        p = np.floor(u * v + 0.5)
+        p = 0.0 if p < 0.0 else p
+        return 255.0 if p > 255.0 else p
+
     @njit(cache=True, error_model="numpy")
     def prep_dist(dist, cc, sat, d0, dd):
         """d0 = dist - cc and dd = d0^2; where `sat`, the product as MATLAB's uint8 arithmetic
@@ -158,9 +166,7 @@ def _kernels():
                 for x in range(cols):
                     v = src[x] - cc
                     o0[x] = v
-                    p = np.floor(v * v + 0.5)
-                    p = 0.0 if p < 0.0 else p
-                    o2[x] = 255.0 if p > 255.0 else p
+                    o2[x] = u8_product(v, v)
             else:
                 for x in range(cols):
                     v = src[x] - cc
@@ -177,12 +183,8 @@ def _kernels():
                 for x in range(cols):
                     v = src[x] - cc
                     o0[x] = v
-                    p = np.floor(v * v + 0.5)
-                    p = 0.0 if p < 0.0 else p
-                    o1[x] = 255.0 if p > 255.0 else p
-                    p = np.floor(v * dr[x] + 0.5)
-                    p = 0.0 if p < 0.0 else p
-                    o2[x] = 255.0 if p > 255.0 else p
+                    o1[x] = u8_product(v, v)
+                    o2[x] = u8_product(v, dr[x])
             else:
                 for x in range(cols):
                     v = src[x] - cc
