@@ -20,13 +20,10 @@ from typing import Sequence
 
 import numpy as np
 
-from ._llvm_options import raise_vectorizer_check_limit
 from .registry import register_metric
 from .windows import (EPS, SHIFT, Arena, _check_size, _downsample_symmetric, _mean, _undefined,
                       box_sum_same, buffer, gaussian_1d, memo, raw_moments, shared_half,
                       valid_view)
-
-raise_vectorizer_check_limit()  # before the kernels compile: their fused loops need it
 
 MEF_WEIGHTS = (0.0448, 0.2856, 0.3001)
 
@@ -123,6 +120,9 @@ def _kernels():
     if _KERNELS is not None:
         return _KERNELS
     from numba import njit
+
+    from ._llvm_options import raise_vectorizer_check_limit
+    raise_vectorizer_check_limit()  # before these kernels compile: their fused loops need it
 
     eps = EPS
     tol_flat = 128 * EPS

@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._llvm_options import raise_vectorizer_check_limit
 from .matlab import fspecial_gaussian, to_uint8
 from .registry import register_metric
 from .windows import (Arena, Kept, _undefined, buffer, filter_same, gaussian_1d, memo,
                       sep_filter)
-
-raise_vectorizer_check_limit()  # before the kernels compile: their fused loops need it
 
 _TINY = 1e-10
 
@@ -143,6 +140,9 @@ def _kernels():
     if _KERNELS is not None:
         return _KERNELS
     from numba import njit
+
+    from ._llvm_options import raise_vectorizer_check_limit
+    raise_vectorizer_check_limit()  # before these kernels compile: their fused loops need it
 
     tiny = _TINY
 

@@ -30,13 +30,10 @@ import cv2
 import numpy as np
 
 from . import MetricUndefined
-from ._llvm_options import raise_vectorizer_check_limit
 from .matlab import minmax_round255
 from .registry import register_metric
 from .sobel import check_size, sobel
 from .windows import Arena, buffer
-
-raise_vectorizer_check_limit()  # before the kernels compile: their fused loops need it
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -156,6 +153,9 @@ def _qcb_kernel():
     if _QCB_KERNEL is not None:
         return _QCB_KERNEL
     from numba import njit
+
+    from ._llvm_options import raise_vectorizer_check_limit
+    raise_vectorizer_check_limit()  # before these kernels compile: their fused loops need it
 
     p = _QCB
     assert p["k"] == 1.0 and p["h"] == 1.0 and p["p"] == 3.0 and p["q"] == 2.0
